@@ -12,6 +12,7 @@ import type { MigrateLatestReturnType } from '../migrations';
 import { assertTaskRunnable } from './agent/runtime/assert-task-runnable';
 import { ApprovalsService } from './agent/approvals-service';
 import { createAgentRuntime } from './agent/create-agent-runtime';
+import { erasureReachError } from './app/erasure-reach-error';
 import { llmReadinessCheck } from './agent/llm/llm-readiness';
 import { SqlSpendLedger } from './agent/policy/spend-ledger';
 import { buildApp, createLogger, type ReadinessCheck } from './api';
@@ -35,6 +36,8 @@ import { createAuthenticator, createAuthFailureLimiter, createJwtVerifier, ensur
 import { createRateLimiter } from './auth/rate-limit';
 import { InProcessBus } from './bus/inprocess';
 import { eventsTopic } from './bus/kafka/topic';
+import { kafkaConsumerReadiness, stoppedReason, trackKafkaConsumers } from './bus/kafka/consumer-health';
+import { KafkaConsumerStoppedError } from './bus/kafka/consumer-stopped-error';
 import { loadOptional } from './core/load-optional';
 import type { Bus } from './bus/port';
 import { SqlCheckpointStore } from './checkpoints';
@@ -210,6 +213,9 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   // A chain without its AuditAnchor's address, or an anchorer there without its key, stops it before anything is made too.
   const chainMissing = chainSettingsError(config, { anchorer: roles.anchorer });
   if (chainMissing) throw chainMissing;
+  // So does an LLM response cache in memory that an erasure could not reach (roles split without REDIS_URL).
+  const unreachable = erasureReachError(config, roles);
+  if (unreachable) throw unreachable;
   // A policy the agent would refuse stops the start before anything is made: the database, the
   // bootstrap key, the chain. Read again when the agent is built, and checked then against the chains' ABIs.
   const policyFile = roles.agent ? loadPolicyFile(config.POLICY_FILE ? resolve(config.POLICY_FILE) : undefined) : undefined;
@@ -314,11 +320,21 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
             countError(err);
             logger.error({ err, role: 'bus' }, 'skipped a Kafka message that is not an event envelope, or whose hash does not check out (a position the read models then lack is read from the event store by the gap repair after PROJECTION_GAP_REPAIR_MS)');
           },
-          // Its JoinGroup refused (KAFKA_SESSION_TIMEOUT_MS out of the brokers' range) or another error kafkajs does not retry.
-          onConsumerStopped: (err, group) => {
+          // Its JoinGroup refused (KAFKA_SESSION_TIMEOUT_MS out of the brokers' range: stays stopped)
+          // or another error kafkajs does not retry (the group's ACL removed: the bus restarts it).
+          // Either way /readyz's `kafka consumer (<group>)` line and openmcp_kafka_consumers_stopped say so.
+          onConsumerStopped: (err, group, restart) => {
             countError(err);
-            logger.error({ err, role: 'bus', group }, err instanceof ConfigError ? err.message : `the Kafka consumer of group ${group} stopped on an error kafkajs does not retry: restart the process once it is fixed`);
+            logger.error(
+              { err, role: 'bus', group },
+              restart
+                ? `${err instanceof KafkaConsumerStoppedError ? err.message : `the Kafka consumer of group ${group} could not be started again: ${stoppedReason(err)}`}; restarting it in ${Math.ceil(restart.inMs / 1000)} s (restart ${restart.attempt}), from the group's committed offsets; the read models wait meanwhile`
+                : err instanceof ConfigError
+                  ? err.message
+                  : `the Kafka consumer of group ${group} stopped: ${stoppedReason(err)}; restart the process once it is fixed`,
+            );
           },
+          onConsumerRestarted: (group, attempt) => logger.info({ role: 'bus', group }, `the Kafka consumer of group ${group} consumes again (restart ${attempt})`),
         })
       : undefined;
     // Kafka's default group.min.session.timeout.ms: brokers that keep it refuse a shorter session
@@ -613,6 +629,9 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       // Single leaders: a standby is ready (it takes over when the leader dies), the detail says which this is.
       // The relay's check also says when publishing is held up (an event too large, a refused topic).
       ...(relays ? [{ name: `relay (${topic})`, check: async () => relayReadiness(relays!) }] : []),
+      // The projector's consumer, stopped by kafkajs (restarting, or for good on a refused setting):
+      // degraded, as Kafka's own line is, also where projecting is all the process does.
+      ...(kafkaBus && roles.projector ? [kafkaConsumerReadiness(kafkaBus, config.KAFKA_CONSUMER_GROUP)] : []),
       ...pipeline.leaderships.map(({ role, leadership }) => leaderCheck(role, leadership)),
       // Only where the setting matters: the api accepts tasks with an instruction by it, agents call
       // the model. Elsewhere it is no dependency, and an "OPENAI_BASE_URL is not set" line there
@@ -623,6 +642,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     const readiness = checks.map((c) => sharedReadinessCheck(c));
 
     trackDependencies(registry, readiness);
+    if (kafkaBus) trackKafkaConsumers(registry, kafkaBus);
     if (roles.anchorer) trackAnchorerFunds(registry, { funds: pipeline.funds, lowFundsAnchors: config.ANCHORER_LOW_FUNDS_ANCHORS });
     trackAuditLag(registry, async () => {
       const sealed = await pipeline.queries.batchLog.sealedBatches();

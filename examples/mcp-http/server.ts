@@ -1,6 +1,8 @@
 /**
- * The example MCP server over streamable HTTP (stateful sessions, JSON responses).
- * Run: `PORT=3001 npx tsx examples/mcp-http/server.ts`, then point a client at http://127.0.0.1:3001/mcp.
+ * The example MCP server over streamable HTTP (stateful sessions, JSON responses: a call's
+ * notifications, such as sleep's progress, are not sent; the stdio example sends them).
+ * Run: `PORT=3001 npx tsx examples/mcp-http/server.ts`, then point a client at http://127.0.0.1:3001/mcp
+ * (MCP_EXAMPLE_TEST_TOOLS=on adds the test tools, as for the stdio example).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';

@@ -21,8 +21,9 @@ export function buildExampleServer(opts: { name?: string; testTools?: boolean } 
   );
   server.registerTool(
     'add',
-    { description: 'Add two integers and return the sum.', inputSchema: { a: z.number().int(), b: z.number().int() }, annotations: readOnly },
-    async ({ a, b }) => ({ content: [{ type: 'text', text: String(a + b) }], structuredContent: { sum: a + b }, }),
+    // With an outputSchema, a client checks the structuredContent against it (the gateway passes both on).
+    { description: 'Add two integers and return the sum.', inputSchema: { a: z.number().int(), b: z.number().int() }, outputSchema: { sum: z.number().int() }, annotations: readOnly },
+    async ({ a, b }) => ({ content: [{ type: 'text', text: String(a + b) }], structuredContent: { sum: a + b } }),
   );
   server.registerTool(
     'reverse',
@@ -43,9 +44,23 @@ export function buildExampleServer(opts: { name?: string; testTools?: boolean } 
   );
   server.registerTool(
     'sleep',
-    { description: 'Wait for ms milliseconds, then answer (stops waiting when the call is cancelled).', inputSchema: { ms: z.number().int().min(0) }, annotations: readOnly },
-    async ({ ms }, { signal }) => {
-      await sleep(ms, undefined, { signal });
+    {
+      description: 'Wait for ms milliseconds, then answer (stops waiting when the call is cancelled); with progressEveryMs, report progress that often to a caller that asked for it.',
+      inputSchema: { ms: z.number().int().min(0), progressEveryMs: z.number().int().min(10).optional() },
+      annotations: readOnly,
+    },
+    async ({ ms, progressEveryMs }, { signal, _meta, sendNotification }) => {
+      const progressToken = _meta?.progressToken;
+      if (progressEveryMs === undefined || progressToken === undefined) await sleep(ms, undefined, { signal });
+      else {
+        // Each progress notification restarts the gateway's call timeout (MCP_CALL_TIMEOUT_MS).
+        for (let done = 0; done < ms; ) {
+          const step = Math.min(progressEveryMs, ms - done);
+          await sleep(step, undefined, { signal });
+          done += step;
+          await sendNotification({ method: 'notifications/progress', params: { progressToken, progress: done, total: ms, message: `slept ${done} of ${ms} ms` } });
+        }
+      }
       return { content: [{ type: 'text', text: `slept ${ms}` }] };
     },
   );

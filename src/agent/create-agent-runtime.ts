@@ -90,9 +90,14 @@ export async function createAgentRuntime(p: CreateAgentRuntimeParameters): Promi
   };
   // Unset, the cache is off under hash-only; set, it is the operator's choice, said once so it is not a surprise.
   if (c.LLM_REDACTION === 'hash-only' && c.LLM_CACHE_TTL_MS) {
+    // In memory, an erasure reaches it only when made through this process: said, as several
+    // processes of every role on one database cannot be told from one (erasureReachError refuses the split ones).
+    const unreached = c.MCP_PAYLOAD_POLICY === 'encrypted' && cache.name === 'memory'
+      ? "; in this process's memory (no REDIS_URL), which an erasure (DELETE /v1/subjects/:subject/key) empties of the subject's turns only when made through this process: with more than one process, set REDIS_URL"
+      : '';
     p.logger?.warn(
       { llmCacheTtlMs: c.LLM_CACHE_TTL_MS },
-      `LLM_REDACTION=hash-only with LLM_CACHE_TTL_MS=${c.LLM_CACHE_TTL_MS}: the LLM response cache keeps each answer whole for that long (cache: ${cache.name}), outside the log; unset LLM_CACHE_TTL_MS (or set 0) to keep none`,
+      `LLM_REDACTION=hash-only with LLM_CACHE_TTL_MS=${c.LLM_CACHE_TTL_MS}: the LLM response cache keeps each answer whole for that long (cache: ${cache.name}), outside the log${unreached}; unset LLM_CACHE_TTL_MS (or set 0) to keep none`,
     );
   }
   const runtime = new AgentRuntime(

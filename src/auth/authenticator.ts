@@ -175,7 +175,7 @@ export function mcpAuthenticate(auth: Authenticator, rateLimit?: RateLimiter) {
       throw err instanceof RateLimitedError ? Object.assign(err, { headers: rateLimitHeaders(err) }) : err;
     });
     const headers = rateLimitHeaders(state);
-    if (!can(p.role, 'mcp:call')) throw Object.assign(new ForbiddenError(`a ${p.role} key may not call tools (mcp:call; docs/security.md)`), { headers });
+    if (!can(p.role, 'mcp:call')) throw Object.assign(new ForbiddenError(`a ${p.role} key may not call tools (mcp:call; docs/security.md): use an agent or operator key`), { headers });
     // The key accepted, as `Bearer <key>`: its hash tells this value from another stored under the same id since.
     const credential = p.via === 'api-key' ? hashApiKey(String(Array.isArray(h) ? h[0] : h).replace(/^Bearer[ ]+/i, '').trim()) : undefined;
     return {

@@ -70,7 +70,9 @@ export async function eraseSubjectKey(deps: EraseSubjectKeyDependencies, by: Pri
  * forgetCachedTurns for an erased subject (eraseSubjectKey), once the read models hold every turn
  * the log held then (a turn recorded just before the erasure is in the subject index only once
  * projected); should they not within `waitMs`, what they hold is taken out, and the rest answered
- * as a failure. A failure is logged and answered.
+ * as a failure. A failure is logged and answered. A turn appended after the head read here is not
+ * found, and needs not be: its worker, once it recorded it, sees the key erased (erased before the
+ * head is read) and takes its entries out (forgetTurnIfErased).
  */
 async function forgetSubjectTurns(deps: EraseSubjectKeyDependencies, subject: string, tenant: string, kids: string[]): Promise<void> {
   const c = deps.cachedTurns!;

@@ -106,6 +106,8 @@ export async function runMcpServersAdd(client: OpenMcpClient, name: string, o: M
   try {
     const s = await client.mcpServers.register(registrationOf(name, o));
     out(`registered ${s.name} (${s.transport})  id ${s.id}${s.health ? `  ${s.health}${s.health !== 'up' && s.healthReason ? ` (${printable(s.healthReason)})` : ''}` : ''}${s.toolCount !== undefined ? `  ${s.toolCount} tool(s)` : ''}${limitsText(s.limits)}${s.headers ? `  headers ${Object.keys(s.headers).join(', ')}` : ''}${s.env ? `  env ${Object.keys(s.env).join(', ')}` : ''}`);
+    // Registered in the key's tenant: only that tenant's keys see its tools (the bootstrap admin's is `default`).
+    if (s.tenant) out(`tenant ${printable(s.tenant)}: its keys' MCP clients call its tools as ${s.name}__<tool>`);
     return 0;
   } catch (err) {
     return reportCliError(err, out);

@@ -8,7 +8,8 @@ export const SUBJECT_KEY_CACHE_MS = 30_000;
  * busy subject costs one read per window. A key found erased is remembered as such (an erased key
  * never comes back), and reads of one key at once share one store read: a page of a list opens
  * many payloads of one subject together. An erasure through this store forgets at once; one made
- * by another process is seen here within `ttlMs` (docs/security.md, "Erasure").
+ * by another process is seen here within `ttlMs` (docs/security.md, "Erasure"), or at once by
+ * isErased, which reads the store and drops a key it finds erased.
  */
 export function cachedSubjectKeys(store: SubjectKeyStore, o: { ttlMs?: number; max?: number; now?: () => number } = {}): SubjectKeyStore {
   const ttl = o.ttlMs ?? SUBJECT_KEY_CACHE_MS;
@@ -72,5 +73,23 @@ export function cachedSubjectKeys(store: SubjectKeyStore, o: { ttlMs?: number; m
     },
     // Not cached: asked rarely (a person's request), and it must say what the store holds now.
     keysOf: (subject) => store.keysOf(subject),
+    // Not cached either: asked to learn of an erasure made since, by this process or another. Found
+    // erased, the key is dropped at once (never used again here, rather than for up to `ttl`).
+    async isErased(kid) {
+      const erased = await keyErasedNow(store, kid);
+      if (erased) {
+        for (const [subject, e] of bySubject) if (e.v.kid === kid) bySubject.delete(subject);
+        byKid.delete(kid);
+      }
+      return erased;
+    },
   };
+}
+
+/**
+ * Whether `store` holds key `kid` erased (or never made) now: its isErased, else its keyById (a
+ * store without isErased caches nothing).
+ */
+export async function keyErasedNow(store: SubjectKeyStore, kid: string): Promise<boolean> {
+  return store.isErased ? store.isErased(kid) : (await store.keyById(kid)) === undefined;
 }

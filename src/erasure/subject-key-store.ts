@@ -26,6 +26,12 @@ export interface SubjectKeyStore {
   /** The key named `kid`, or undefined once erased (or never made here). */
   keyById(kid: string): Promise<Buffer | undefined>;
   /**
+   * Whether the key named `kid` is erased (or was never made here), as the store holds it now:
+   * never from a process's key cache, which may hold a key another process erased for up to its
+   * TTL (cachedSubjectKeys). Absent, keyById is the store's own answer (an uncached store).
+   */
+  isErased?(kid: string): Promise<boolean>;
+  /**
    * Delete the subject's live key, for good: every payload sealed with it becomes unreadable.
    * Idempotent; a later keyFor makes a new key (new data of the subject is sealed anew).
    */

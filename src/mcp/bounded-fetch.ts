@@ -18,12 +18,17 @@ export class UpstreamMessageTooLargeError extends Error {
   }
 }
 
+/** The UpstreamMessageTooLargeError `err` is, or wraps (a few causes deep), if any. */
+export function messageTooLarge(err: unknown): UpstreamMessageTooLargeError | undefined {
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof UpstreamMessageTooLargeError) return e;
+  }
+  return undefined;
+}
+
 /** Whether `err`, or what it wraps (a few causes deep), is an UpstreamMessageTooLargeError. */
 export function isMessageTooLarge(err: unknown): boolean {
-  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof UpstreamMessageTooLargeError) return true;
-  }
-  return false;
+  return messageTooLarge(err) !== undefined;
 }
 
 /** Passes bytes on until more than `max` have come in all; then errors the stream. */
@@ -133,11 +138,12 @@ function bodyless(status: number): boolean {
  *
  * A JSON body's error fails the request that read it. An event stream's does not (the SDK reads
  * it apart from any request, and would leave the call waiting for its timeout), so `onTooLarge`
- * is told: the connection is to be closed, as the SDK's stdio transport closes it past 10 MiB.
+ * is told, with the request the stream answers: a call's own answer stream (a POST's) fails that
+ * call; any other, the connection is to be closed, as the SDK's stdio transport closes it past 10 MiB.
  *
  * @example new StreamableHTTPClientTransport(url, { fetch: boundedFetch(fetch, { onTooLarge: () => client.close() }) })
  */
-export function boundedFetch(base: FetchLike, o: { maxBytes?: number; onTooLarge?: (err: UpstreamMessageTooLargeError) => void } = {}): FetchLike {
+export function boundedFetch(base: FetchLike, o: { maxBytes?: number; onTooLarge?: (err: UpstreamMessageTooLargeError, init?: RequestInit) => void } = {}): FetchLike {
   const maxBytes = o.maxBytes ?? MAX_UPSTREAM_MESSAGE_BYTES;
   return async (url, init) => {
     const response = await base(url, init);
@@ -149,7 +155,7 @@ export function boundedFetch(base: FetchLike, o: { maxBytes?: number; onTooLarge
       throw new UpstreamMessageTooLargeError(maxBytes);
     }
     const init2 = { status: response.status, statusText: response.statusText, headers: response.headers };
-    if (eventStream) return new Response(response.body.pipeThrough(perEventBound(maxBytes, o.onTooLarge)), init2);
+    if (eventStream) return new Response(response.body.pipeThrough(perEventBound(maxBytes, o.onTooLarge && ((err) => o.onTooLarge!(err, init)))), init2);
     // A GET opens a stream (streamable HTTP's GET, whose body the SDK reads as events whatever its
     // type; the SSE transport's EventSource): given as it comes, bounded in all, never waited for
     // whole (an upstream may keep it open for hours).

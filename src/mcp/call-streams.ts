@@ -4,6 +4,9 @@ import { isJSONRPCRequest, type RequestId } from '@modelcontextprotocol/sdk/type
 /** The requests of an upstream that the gateway relays, as they appear in an event's data. */
 const RELAYED = /"method"\s*:\s*"(?:sampling\/createMessage|elicitation\/create)"/;
 
+/** The most resumption tokens CallStreams.forgo keeps. */
+const FORGONE = 100;
+
 /** The id the SDK client writes last in a request it POSTs (`{...request, jsonrpc, id}`). */
 const TRAILING_ID = /"id":(\d+)\}$/;
 
@@ -77,6 +80,8 @@ export class CallStreams<Call extends object> {
   private readonly idOf = new Map<Call, RequestId>();
   /** The upstream's requests seen on a call's answer stream, by their id. */
   private readonly asked = new Map<RequestId, Call>();
+  /** The resumption tokens (last event ids) of answer streams cut for their size (forgo). */
+  private readonly forgone = new Set<string>();
 
   /** Learn the id of the tools/call a `start`ed call sends (the SDK sends it synchronously). */
   watch(transport: Transport): void {
@@ -94,6 +99,13 @@ export class CallStreams<Call extends object> {
   /** `base`, with the answer stream of each call in flight tapped for the requests it carries. */
   fetch(base: FetchLike): FetchLike {
     return async (url, init) => {
+      // The SDK resuming an answer stream cut for its size: a resumable upstream would replay the
+      // event that was too large, on a stream no call owns, and the connection would end for it.
+      // Refused here as an upstream without a GET stream refuses it (405: the SDK gives up quietly).
+      if (this.forgone.size && init?.method === 'GET') {
+        const token = new Headers(init.headers).get('last-event-id');
+        if (token !== null && this.forgone.delete(token)) return new Response(null, { status: 405, statusText: 'not resumed: its answer was too large' });
+      }
       const response = await base(url, init);
       if (this.byId.size === 0 || init?.method !== 'POST' || typeof init.body !== 'string' || !response.body) return response;
       if (!response.headers.get('content-type')?.includes('text/event-stream')) return response;
@@ -114,6 +126,30 @@ export class CallStreams<Call extends object> {
       this.sending = undefined;
     }
     return sent.finally(() => this.forget(call));
+  }
+
+  /**
+   * Whether `init` POSTs a tools/call (as the SDK writes one: its method first), in flight or not:
+   * its answer stream is that call's own, whatever else the upstream sends on it.
+   */
+  postsCall(init: RequestInit | undefined): boolean {
+    return init?.method === 'POST' && typeof init.body === 'string' && init.body.startsWith('{"method":"tools/call"');
+  }
+
+  /** The call in flight whose tools/call `init` POSTs (the request an answer stream answers), if any. */
+  callFor(init: RequestInit | undefined): Call | undefined {
+    if (init?.method !== 'POST' || typeof init.body !== 'string') return undefined;
+    return this.callOf(init.body);
+  }
+
+  /**
+   * Never resume the answer stream whose last event id was `token` (its answer was cut for its
+   * size, and its call failed): the SDK resumes a stream cut short once it saw an event id (a
+   * resumable upstream's priming event). At most FORGONE kept (the SDK resumes within seconds).
+   */
+  forgo(token: string): void {
+    this.forgone.add(token);
+    if (this.forgone.size > FORGONE) this.forgone.delete(this.forgone.values().next().value!);
   }
 
   /** The call on whose answer stream request `id` arrived (once: the entry goes). */

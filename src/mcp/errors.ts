@@ -78,6 +78,20 @@ export class ResultTooDeepError extends McpGatewayError {
 }
 
 /**
+ * The upstream's answer to one call was over the most the gateway reads of one message (10 MiB,
+ * MAX_UPSTREAM_MESSAGE_BYTES): over HTTP, a JSON answer or an event of the call's own answer stream.
+ * MCP_UPSTREAM_UNAVAILABLE, as any answer the gateway could not read; but the upstream answered,
+ * so it is alive: not the server's breaker failure, its connection kept, not retried (the same call
+ * would be answered as much again). On a shared server it counts against the calling tenant's circuit.
+ * Over stdio the SDK ends the connection instead, failing every call on it: no such error there.
+ */
+export class AnswerTooLargeError extends McpGatewayError {
+  constructor(label: string, cause: Error) {
+    super('MCP_UPSTREAM_UNAVAILABLE', `${label}: ${cause.message}; ask the tool for less (narrower arguments, a page at a time)`, { cause });
+  }
+}
+
+/**
  * The error of a call cancelled by its caller (notifications/cancelled) or with its session (the
  * client went away, the session was closed): nobody reads it but the audit. The SDK aborts with
  * the client's reason when it gave one, else with a plain AbortError, which says nothing more.

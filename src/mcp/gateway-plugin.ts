@@ -133,7 +133,8 @@ type Refusal = {
 };
 type Lookup = { session: Session } | Refusal;
 
-const NOT_FOUND: Refusal = { status: 404, code: 'MCP_SESSION_NOT_FOUND', message: 'session not found' };
+// What a client does about it, said: the SDK's client reports the body and does not initialize again by itself.
+const NOT_FOUND: Refusal = { status: 404, code: 'MCP_SESSION_NOT_FOUND', message: 'session not found (ended: idle, deleted, or over its limits; or never opened here): send initialize again for a new one' };
 const FORBIDDEN: Refusal = { status: 403, code: 'FORBIDDEN', message: 'this session belongs to another identity' };
 const DIRECTORY_DOWN: Refusal = { status: 503, code: 'DEPENDENCY_UNAVAILABLE', message: 'session directory unavailable: try again shortly' };
 const NOT_RESTORED: Refusal = { status: 500, code: 'INTERNAL', message: 'the session could not be restored on this replica' };

@@ -39,6 +39,16 @@ const LenientCallToolRequestSchema = CallToolRequestSchema.extend({ params: z.un
 const LenientSetLevelRequestSchema = SetLevelRequestSchema.extend({ params: z.unknown() });
 const LenientListToolsRequestSchema = ListToolsRequestSchema.extend({ params: z.unknown().optional() });
 
+/**
+ * The initialize answer's `instructions`, which MCP hosts may give their model: how the
+ * aggregated tools are named, that search_tools finds the few a task needs, and that calls are audited.
+ */
+export const GATEWAY_INSTRUCTIONS =
+  'OpenMCP-Chain gateway: the tools of several MCP servers behind one endpoint, each named `<server>__<tool>`. ' +
+  `When the tool you need is not in the list, or the list is long, call \`${SEARCH_TOOLS_NAME}\` with a short description of the task: ` +
+  'it returns the best few tools with their input schemas, which you then call by those names. ' +
+  'Every tool call is recorded in an audit log before its result is returned.';
+
 const searchToolsTool: Tool = {
   name: SEARCH_TOOLS_NAME,
   description:
@@ -146,7 +156,7 @@ export type GatewayServerOptions = {
 export function createGatewayServer(gateway: McpGateway, ctx: CallContext, options: GatewayServerOptions = {}): { server: Server; dispose(): void } {
   const activity = options.activity ?? { begin() {}, end() {} };
   const store = options.logLevel;
-  const server = new Server({ name: 'openmcp-gateway', version: '0.1.0' }, { capabilities: { tools: { listChanged: true }, logging: {} } });
+  const server = new Server({ name: 'openmcp-gateway', version: '0.1.0' }, { capabilities: { tools: { listChanged: true }, logging: {} }, instructions: GATEWAY_INSTRUCTIONS });
   // One server per client (session or stdio): the level is this client's alone.
   let minimum: number | undefined;
   // Bumped by each logging/setLevel: a read of the store begun before it must not undo it.

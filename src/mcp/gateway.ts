@@ -968,6 +968,13 @@ export class McpGateway {
     return call;
   }
 
+  /** What to call instead of a name no tool has: the tools of that upstream name (a model that dropped `<server>__`), else where to look. */
+  private toolNameHint(tenant: string, name: string): string {
+    const named = this.catalog.listTools(tenant).filter((t) => t.upstreamName === name).map((t) => t.name).sort();
+    if (!named.length) return 'tools/list and search_tools name the tools this key can call';
+    return `tools are named <server>__<tool>, as ${named.slice(0, 5).join(', ')}${named.length > 5 ? `, … (${named.length})` : ''}`;
+  }
+
   private async audited(ctx: CallContext, name: string, args: Record<string, unknown>, { decidedAs, ...options }: GatewayCallOptions): Promise<CallToolResult> {
     // Cancelled before anything happened: nothing to record.
     if (options.signal?.aborted) throw cancelledError(options.signal);
@@ -979,7 +986,7 @@ export class McpGateway {
       if (options.signal?.aborted) throw cancelledError(options.signal);
       tool = this.catalog.findTool(ctx.tenant, name);
     }
-    if (!tool) throw new McpGatewayError('MCP_TOOL_NOT_FOUND', `no tool named ${name}`, { details: { tool: name } });
+    if (!tool) throw new McpGatewayError('MCP_TOOL_NOT_FOUND', `no tool named ${name}: ${this.toolNameHint(ctx.tenant, name)}`, { details: { tool: name } });
     if (decidedAs !== undefined && tool.namespacedName !== decidedAs) {
       throw new McpGatewayError('MCP_TOOL_NOT_FOUND', `no tool named ${decidedAs}: ${name} names ${tool.namespacedName} now, which was not the tool decided on; not called`, { details: { tool: decidedAs } });
     }
@@ -1242,7 +1249,7 @@ export class McpGateway {
         // records nothing. Read when its turn comes: the log may have moved meanwhile. A "down"
         // recorded by another replica is recorded by this one too, as before (its observer).
         this.enqueue(spec.id, () =>
-          status === 'up' && this.catalog.server(spec.id)?.health === 'up' ? Promise.resolve() : this.healthChanged(spec, status, failure),
+          status === 'up' ? this.recordUnlessLogged(spec, () => this.catalog.server(spec.id)?.health === 'up', (at) => this.healthChanged(spec, 'up', undefined, at)) : this.healthChanged(spec, status, failure),
         );
       },
       // Recorded nowhere (the server's health is not the tenant's doing): the operator's log says
@@ -1328,10 +1335,35 @@ export class McpGateway {
     const { records, skipped } = toolRecords(tools);
     if (skipped.length) this.options.logger?.warn({ serverId: spec.id, server: spec.name, skipped }, 'mcp gateway: tools of this upstream left out of the catalog');
     const toolsHash = payloadDigest(records).hash;
-    if (this.catalog.server(spec.id)?.toolsHash === toolsHash) return;
     // v2 only when a tool has icons or _meta: other discoveries stay v1, as they were.
     const version = records.some((r) => r.icons || r.metaJson) ? 2 : 1;
-    await this.record(spec.id, spec.tenant, 'McpServerToolsDiscovered', { tools: records, toolsHash }, SYSTEM_ACTOR, undefined, 'any', version);
+    await this.recordUnlessLogged(
+      spec,
+      () => this.catalog.server(spec.id)?.toolsHash === toolsHash,
+      (at) => this.record(spec.id, spec.tenant, 'McpServerToolsDiscovered', { tools: records, toolsHash }, SYSTEM_ACTOR, undefined, at, version),
+    );
+  }
+
+  /**
+   * Record what this replica saw (`append`) unless the log already says it (`logged`). Appended at
+   * the revision of the server's stream this process has read: another replica that recorded the
+   * same a moment before (every replica connects to a new server at once, `openmcp mcp stdio`
+   * included) makes it fail, and the stream is read again before deciding. So a registration
+   * leaves one discovery and one "up" in the log, and one notifications/tools/list_changed for
+   * each client, however many replicas run. Past REGISTER_ATTEMPTS conflicts (a stream written to
+   * that fast), appended at any revision, as before: a discovery is never lost.
+   */
+  private async recordUnlessLogged(spec: UpstreamSpec, logged: () => boolean, append: (at: ExpectedRevision) => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      // Removed meanwhile (read on a conflict): nothing more to say of it.
+      if (logged() || !this.catalog.server(spec.id)) return;
+      try {
+        return await append(attempt > REGISTER_ATTEMPTS ? 'any' : (this.catalog.revisionOf(spec.id) ?? 'any'));
+      } catch (err) {
+        if (!(err instanceof WrongExpectedRevisionError)) throw err;
+        await this.catchUp(spec.id);
+      }
+    }
   }
 
   /** Registry appends of one server run in order (discovery before the health change it caused). */

@@ -42,6 +42,8 @@ const OTHER_CLIENTS_KEYS: Record<string, (value: unknown) => string> = {
   timeout: (v) => `"timeout" is in seconds in Cline and Roo Code: write "timeoutMs": ${typeof v === 'number' && Number.isFinite(v) ? Math.round(v * 1000) : '<seconds × 1000>'}`,
   transportType: (v) => `"transportType" is not read: write "type": ${typeof v === 'string' ? JSON.stringify(v) : '"stdio", "sse" or "streamableHttp"'}`,
   envFile: () => `"envFile" is not read: give each variable in "env" as "\${env:NAME}" and set NAME in the gateway's environment`,
+  // Its value is not repeated: a URL may hold a key in its query.
+  serverUrl: () => `"serverUrl" is Windsurf's: write "url" (an http(s) URL, its secrets as "\${env:NAME}")`,
   disabledTools: () => `"disabledTools" is not read: the gateway serves every tool a server lists to the MCP clients of its tenant; remove the key (an agent's tasks can be kept from tools with POLICY_FILE's tools.deny)`,
 };
 

@@ -6,6 +6,15 @@ export type BreakerSettings = { errorThresholdPercentage: number; volumeThreshol
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
+/**
+ * What a failed call says of its tenant's calls: `failure` counts against the tenant's circuit (a
+ * call's own timeout); `answer`, the upstream answered it (an error answer: no failure, and it
+ * closes a half-open circuit, as a success does); `nothing`, it says nothing of them (cancelled by
+ * its caller, the gateway shutting down, the server itself down or its circuit open): no failure,
+ * and a half-open circuit it went through is opened again, uncounted, for its next call through to decide.
+ */
+export type TenantOutcome = 'failure' | 'answer' | 'nothing';
+
 /** opossum's rolling window has this many buckets (its default); one timer rotates them for every tenant's breaker. */
 const BUCKETS = 10;
 
@@ -13,7 +22,7 @@ type Entry<A extends unknown[], R> = { breaker: CircuitBreaker<A, R>; inFlight: 
 
 /**
  * One circuit breaker (opossum) per tenant in front of `action`, for a shared server: a failure that
- * `counts` (a call's own timeout) opens the circuit of the tenant whose call met it, not the
+ * `judge` says is a `failure` (a call's own timeout) opens the circuit of the tenant whose call met it, not the
  * server's, so one tenant's calls cannot open it for every tenant. What says the server itself is
  * down is `action`'s: the server's own breaker, which a tenant's breaker passes its calls to.
  *
@@ -29,12 +38,14 @@ export class TenantBreakers<A extends unknown[], R> {
   private readonly rotation = new EventEmitter().setMaxListeners(0);
   private readonly timer: NodeJS.Timeout;
   private turns = 0;
+  /** The errors `action` threw (judged by a breaker's errorFilter): told apart from a tenant breaker's own refusal. */
+  private readonly thrown = new WeakSet<object>();
 
   constructor(
     private readonly action: (...args: A) => Promise<R>,
     private readonly settings: BreakerSettings,
-    /** Whether a failure counts against the calling tenant's circuit (others pass as its breaker's successes). */
-    private readonly counts: (err: unknown) => boolean,
+    /** What a failure says of the calling tenant's calls (TenantOutcome). */
+    private readonly judge: (err: unknown) => TenantOutcome,
     /** The error a call gets while its tenant's circuit is open. */
     private readonly refused: () => Error,
     /** Told when a tenant's circuit opens, and when it closes again (or its breaker, half-open, is dropped). */
@@ -52,8 +63,8 @@ export class TenantBreakers<A extends unknown[], R> {
     try {
       return await entry.breaker.fire(...args);
     } catch (err) {
-      // Refused by this tenant's breaker (an open circuit refused inside, by the server's, passes through it as a success).
-      if ((err as { code?: string })?.code === 'EOPENBREAKER' && !entry.breaker.closed) throw this.refused();
+      // Refused by this tenant's breaker, not by the server's inside it (which `action` threw).
+      if ((err as { code?: string })?.code === 'EOPENBREAKER' && !this.thrown.has(err as object)) throw this.refused();
       throw err;
     } finally {
       entry.inFlight--;
@@ -86,21 +97,40 @@ export class TenantBreakers<A extends unknown[], R> {
 
   private make(tenant: string): CircuitBreaker<A, R> {
     const s = this.settings;
-    const breaker = new CircuitBreaker(this.action, {
+    // Opened again from half-open (reopen below): no change for its tenant, whose calls stay refused.
+    let reopening = false;
+    const breaker: CircuitBreaker<A, R> = new CircuitBreaker(this.action, {
       timeout: false,
       errorThresholdPercentage: s.errorThresholdPercentage,
       volumeThreshold: s.volumeThreshold,
       resetTimeout: s.resetTimeoutMs,
       rollingCountTimeout: s.rollingCountTimeoutMs,
       rollingCountBuckets: BUCKETS,
-      errorFilter: (err: unknown) => !this.counts(err),
+      errorFilter: (err: unknown) => {
+        if (typeof err === 'object' && err !== null) this.thrown.add(err);
+        const outcome = this.judge(err);
+        if (outcome === 'failure') return false;
+        // Passed as a success, it would close a half-open circuit though nothing answered the
+        // tenant's call. Opened before opossum emits the success, which closes only a half-open one.
+        if (outcome === 'nothing' && breaker.halfOpen) {
+          reopening = true;
+          try {
+            breaker.open();
+          } finally {
+            reopening = false;
+          }
+        }
+        return true;
+      },
       // Nobody reads a tenant's snapshots or latency percentiles: no timer, no sorting per call.
       enableSnapshots: false,
       rollingPercentilesEnabled: false,
       rotateBucketController: this.rotation,
     });
     if (this.changed) {
-      breaker.on('open', () => this.changed!(tenant, 'open'));
+      breaker.on('open', () => {
+        if (!reopening) this.changed!(tenant, 'open');
+      });
       breaker.on('close', () => this.changed!(tenant, 'closed'));
     }
     return breaker;

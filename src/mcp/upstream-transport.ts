@@ -26,9 +26,10 @@ export type StdioHooks = {
   error?(err: Error): void;
   /**
    * HTTP and SSE: an event of the upstream's event stream passed MAX_UPSTREAM_MESSAGE_BYTES and
-   * the stream was cut (boundedFetch); the connection is to be closed, as over stdio.
+   * the stream was cut (boundedFetch); `init`, the request it answered (a call's POST: that call
+   * fails; else the connection is to be closed, as over stdio).
    */
-  tooLarge?(err: UpstreamMessageTooLargeError): void;
+  tooLarge?(err: UpstreamMessageTooLargeError, init?: RequestInit): void;
 };
 
 /**
@@ -173,7 +174,7 @@ export function openUpstreamTransport(spec: UpstreamSpec, hooks: StdioHooks, wra
  * MAX_UPSTREAM_MESSAGE_BYTES of one message is read (boundedFetch).
  */
 function fetchOf(spec: UpstreamSpec, hooks: Pick<StdioHooks, 'tooLarge'>): FetchLike {
-  return boundedFetch(isolatedAbortFetch(spec.egress === 'public' ? publicOnlyFetch() : fetch), { onTooLarge: (err) => hooks.tooLarge?.(err) });
+  return boundedFetch(isolatedAbortFetch(spec.egress === 'public' ? publicOnlyFetch() : fetch), { onTooLarge: (err, init) => hooks.tooLarge?.(err, init) });
 }
 
 function requestInitOf(spec: UpstreamSpec): { requestInit?: RequestInit } {

@@ -24,11 +24,11 @@ import { CallEnd, CallerRequests, type ActiveCall, type AskCaller } from './call
 import { CallStreams } from './call-streams';
 import { Deadline, SDK_TIMEOUT_OFF } from './deadline';
 import { DepthBoundedValidator } from './depth-bounded-validator';
-import { CallTimeoutError, cancelledError, McpGatewayError, ResultTooDeepError, UpstreamProtocolError, unlessAborted } from './errors';
+import { AnswerTooLargeError, CallTimeoutError, cancelledError, McpGatewayError, ResultTooDeepError, UpstreamProtocolError, unlessAborted } from './errors';
 import { bodyDepth, MAX_RESULT_DEPTH } from '../core/body-depth';
 import { exitCause, healthCauseOf, type ExitStatus } from './health-cause';
 import type { HealthFailure } from './health-change';
-import { isMessageTooLarge } from './bounded-fetch';
+import { isMessageTooLarge, messageTooLarge } from './bounded-fetch';
 import { ConcurrencyLimiter } from './limiter';
 import { TenantBreakers, type BreakerSettings, type CircuitState } from './tenant-breakers';
 import { TOOL_LIST_BYTES } from './tool-records';
@@ -159,6 +159,25 @@ function wellFormedTool(t: Tool): Tool {
 type CallArgs = [name: string, args: Record<string, unknown>, options: CallOptions];
 
 /**
+ * A call's end that says nothing of the upstream, alive or not: cancelled by its caller, or ended by
+ * the gateway as it shuts down (shuttingDownError, a drain's cut-off). Neither closes nor opens a circuit.
+ */
+function saysNothing(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === 'MCP_CALL_CANCELLED' || code === 'DEPENDENCY_UNAVAILABLE';
+}
+
+/** The upstream answered the call, but not with what the gateway can pass on: over 10 MiB (HTTP), nested too deep. */
+function unusable(err: unknown): boolean {
+  return err instanceof AnswerTooLargeError || err instanceof ResultTooDeepError;
+}
+
+/** The upstream answered, so it is alive: an error answer, or one the gateway cannot pass on. Never the server's breaker failure. */
+function answered(err: unknown): boolean {
+  return err instanceof UpstreamProtocolError || unusable(err);
+}
+
+/**
  * One upstream MCP server behind the gateway: a lazily (re)connected SDK client, a circuit
  * breaker (opossum) counting only transport failures and timeouts, a concurrency limit and
  * an active health check. On a shared server (tenant `*`) a call's own timeout counts against its
@@ -197,6 +216,14 @@ export class Upstream {
   private lastExit?: ExitStatus;
   /** The latest error of the latest stdio transport (a message it could not read, one past its size limit). */
   private lastTransportError?: Error;
+  /** The health check in flight, if any. */
+  private checking?: Promise<ServerHealth>;
+  /** The half-open circuit is being opened again (reopen): its health is the health check's to say. */
+  private reopening = false;
+  /** Fails a call in flight whose answer, on its own answer stream, was too large (tooLarge). */
+  private readonly tooLargeFor = new WeakMap<ActiveCall, (err: Error) => void>();
+  /** The last event id of a call's answer stream (a resumable upstream's): what resuming it would ask for. */
+  private readonly resumptionOf = new WeakMap<ActiveCall, string>();
   /** Listings of the tools started after tools/list_changed. */
   private listings = 0;
   /** Calls taken (in flight or queued): retire() lets them end before it closes. */
@@ -223,30 +250,41 @@ export class Upstream {
       // except as the half-open circuit's one call through: passed as a success it would close the
       // circuit (and record the server up) though nothing answered; it opens it again, and a
       // health check the server answers closes it.
-      errorFilter: (err: unknown) =>
-        err instanceof UpstreamProtocolError ||
-        err instanceof ResultTooDeepError ||
-        (shared && err instanceof CallTimeoutError && !this.breaker.halfOpen) ||
-        ['MCP_CALL_CANCELLED', 'DEPENDENCY_UNAVAILABLE'].includes((err as McpGatewayError).code),
+      errorFilter: (err: unknown) => {
+        if (!saysNothing(err)) return answered(err) || (shared && err instanceof CallTimeoutError && !this.breaker.halfOpen);
+        // Passed as a success, it would close a half-open circuit (and record the server up)
+        // though nothing answered; counted as a failure, it would hold the circuit open for
+        // another reset timeout for nothing the upstream did. So it opens it again, counting
+        // nothing, and a health check decides at once (run before opossum emits the success,
+        // which closes only a circuit still half-open).
+        if (this.breaker.halfOpen) this.reopen((err as McpGatewayError).code === 'MCP_CALL_CANCELLED');
+        return true;
+      },
     });
     if (shared) {
       this.tenants = new TenantBreakers(
         (name: string, args: Record<string, unknown>, call: CallOptions) => this.breaker.fire(name, args, call),
         b,
-        (err) => err instanceof CallTimeoutError,
+        // The tenant's failures: its call's own timeout, an answer it could not take (too large,
+        // too deep). Only an answer closes a tenant's half-open circuit: a lost connection, the
+        // server's circuit refusing, a cancel, a shutdown say nothing of the tenant's calls.
+        (err) => (err instanceof CallTimeoutError || unusable(err) ? 'failure' : err instanceof UpstreamProtocolError ? 'answer' : 'nothing'),
         // Naming nothing of the other tenants' calls: how they fare is theirs.
-        () => new McpGatewayError('MCP_CIRCUIT_OPEN', `${this.label}: circuit open for this tenant's calls after repeated timeouts (the server is shared: the other tenants' calls go on); retry later`),
+        () => new McpGatewayError('MCP_CIRCUIT_OPEN', `${this.label}: circuit open for this tenant's calls after repeated timeouts or answers too large or too deep (the server is shared: the other tenants' calls go on); retry later`),
         (tenant, state) => {
           if (!this.closed) this.events.onTenantCircuit?.(tenant, state);
         },
       );
     }
-    this.breaker.on('open', () => this.setHealth('down', { reason: 'circuit opened', cause: { kind: 'circuit-open' } }));
+    this.breaker.on('open', () => {
+      if (!this.reopening) this.setHealth('down', { reason: 'circuit opened', cause: { kind: 'circuit-open' } });
+    });
     this.breaker.on('close', () => this.setHealth('up'));
     this.limiter = new ConcurrencyLimiter(options.maxConcurrent, options.maxQueue, `upstream ${spec.name}`, { shared });
     this.requests = new CallerRequests({ shared });
     if (options.healthIntervalMs > 0) {
-      this.timer = setInterval(() => void this.checkHealth(), options.healthIntervalMs);
+      // One check at a time: one slow to answer (up to its ping's timeout) is not joined by more.
+      this.timer = setInterval(() => void (this.checking ?? this.checkHealth()), options.healthIntervalMs);
       this.timer.unref();
     }
   }
@@ -332,10 +370,22 @@ export class Upstream {
           error: (err) => {
             if (this.transport === transport) this.lastTransportError = err;
           },
-          // An event past 10 MiB (HTTP, SSE): the stream is cut, so the connection ends, as stdio's
-          // does; its calls fail at once, saying why (lostConnectionText), rather than at their timeout.
-          tooLarge: (err) => {
+          // An event past 10 MiB (HTTP, SSE): the stream is cut. On a call's own answer stream
+          // (streamable HTTP's POST) that call alone fails (its answer was too large; the server
+          // is alive, the session intact). On any other stream the message could be any call's,
+          // so the connection ends, as stdio's does; its calls fail at once, saying why
+          // (lostConnectionText), rather than at their timeout.
+          tooLarge: (err, init) => {
             if (this.transport !== transport) return;
+            const call = streams?.callFor(init);
+            if (call) {
+              // Its stream resumed, a resumable upstream would replay that answer where no call owns it.
+              const token = this.resumptionOf.get(call);
+              if (token !== undefined) streams!.forgo(token);
+              return this.tooLargeFor.get(call)?.(err);
+            }
+            // The answer stream of a call already ended (timed out, cancelled): nobody waits on it.
+            if (streams?.postsCall(init)) return;
             this.lastTransportError = err;
             void this.drop(client);
           },
@@ -451,7 +501,8 @@ export class Upstream {
           return await (this.tenants ? this.tenants.fire(options.owner ?? '', name, args, options) : this.breaker.fire(name, args, options));
         } catch (err) {
           const e = this.breakerError(err);
-          const transient = e.code === 'MCP_UPSTREAM_UNAVAILABLE';
+          // Not an answer too large: the same call would be answered as much again.
+          const transient = e.code === 'MCP_UPSTREAM_UNAVAILABLE' && !(e instanceof AnswerTooLargeError);
           if (!retryable || !transient || attempt >= this.options.retries || this.closed || signal?.aborted) throw e;
           await new Promise((r) => setTimeout(r, this.options.retryBackoffMs * (attempt + 1)));
         }
@@ -500,8 +551,10 @@ export class Upstream {
             }, maxMs);
             onProgress?.(p);
           },
+          onresumptiontoken: (token: string) => void this.resumptionOf.set(call, token),
         };
         const call = { client, ask, ended, timeout: maxMs };
+        this.tooLargeFor.set(call, (err) => ac.abort(new AnswerTooLargeError(this.label, err)));
         const result = (await this.requests.within(call, () => client.callTool({ name, arguments: args }, undefined, options))) as CallToolResult;
         // Measured (without recursion) before anything recursive reads it: wellFormed, the audit's hash.
         if (bodyDepth(result, MAX_RESULT_DEPTH) > MAX_RESULT_DEPTH) throw new ResultTooDeepError(this.label, MAX_RESULT_DEPTH);
@@ -510,6 +563,11 @@ export class Upstream {
       } catch (err) {
         // Cancelled by our caller: the SDK rejects with a RequestTimeout that is not one.
         if (signal?.aborted) throw cancelledError(signal);
+        // Its answer, on its own answer stream, was too large (tooLarge): the SDK rejects with the abort's reason.
+        if (ac.signal.reason instanceof AnswerTooLargeError) throw ac.signal.reason;
+        // Its answer, a JSON body, was too large (boundedFetch): the connection is as it was.
+        const tooLarge = messageTooLarge(err);
+        if (tooLarge && !this.closedClients.has(client)) throw new AnswerTooLargeError(this.label, tooLarge);
         if (hard) {
           throw new CallTimeoutError(`${this.label}: no answer within ${maxMs} ms (${CALL_MAX_TIMEOUT_FACTOR} times the call timeout), progress notwithstanding; the call was cancelled upstream`, err);
         }
@@ -534,6 +592,27 @@ export class Upstream {
         signal?.removeEventListener('abort', cancel);
       }
     }
+  }
+
+  /**
+   * Open the half-open circuit again after a call through it that says nothing of the upstream
+   * (saysNothing), and, `check`, check its health now: answered, the circuit closes (as any health
+   * check answered closes it); else it stays open until its next call through or health check.
+   * Its opening records nothing: the server's health is what it was (down, or up if that call's
+   * connect was answered), until the check says. No check for a call the gateway's shutdown cut
+   * off: it would connect (start a stdio process) as the gateway closes. Nor while health checks
+   * are off (MCP_HEALTH_INTERVAL_MS=0: no ping is sent, the reset timer half-opens it again) or
+   * the upstream retires (its checks stopped: the new connection's are the server's health), nor
+   * while one is in flight (cancels in a row start one check, not one each).
+   */
+  private reopen(check: boolean): void {
+    this.reopening = true;
+    try {
+      this.breaker.open();
+    } finally {
+      this.reopening = false;
+    }
+    if (check && this.timer && !this.checking) void this.checkHealth();
   }
 
   private breakerError(err: unknown): McpGatewayError {
@@ -601,6 +680,12 @@ export class Upstream {
     // its text names the address it could not reach or the command it could not start.
     if (this.spec.tenant === SHARED_TENANT) return healthCauseText(healthCauseOf(err, this.lastExit));
     const text = err instanceof Error ? err.message : String(err);
+    // Node says "spawn tsx ENOENT" for a program, or a working directory, this process cannot find:
+    // most often a bare name or a relative path, which depends on where each process runs.
+    const syscall = (err as { syscall?: unknown }).syscall;
+    if (code === 'ENOENT' && typeof syscall === 'string' && syscall.startsWith('spawn')) {
+      return `${text}: no such program or directory here; give the command (and its files) as absolute paths, which every gateway process and every openmcp mcp stdio can run from its own working directory and PATH`;
+    }
     // undici says only "fetch failed"; why (a refused connection, a name that does not resolve,
     // a certificate) is in its cause, which holds the address and no response body.
     const cause = (err as { cause?: { message?: unknown } }).cause;
@@ -634,6 +719,16 @@ export class Upstream {
    * server that hangs for all would hold each tenant until enough of its own calls had timed out.
    */
   async checkHealth(): Promise<ServerHealth> {
+    const check = this.check();
+    this.checking = check;
+    try {
+      return await check;
+    } finally {
+      if (this.checking === check) this.checking = undefined;
+    }
+  }
+
+  private async check(): Promise<ServerHealth> {
     if (this.closed) return this.health;
     let client: Client | undefined;
     try {

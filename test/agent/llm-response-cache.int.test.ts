@@ -55,6 +55,20 @@ describe('LLM response cache: LLM_CACHE_TTL_MS, and no answer kept under LLM_RED
   const keyOf = (t: Turn) => responseCacheKey('acme', 'm', t.promptHash);
 
   describe('in memory (the embedded default)', () => {
+    it("MCP_PAYLOAD_POLICY=encrypted, LLM_REDACTION=hash-only with LLM_CACHE_TTL_MS set: said at start that an erasure reaches this process's memory only when made through it (in Redis, not said)", async () => {
+      const env = { MCP_PAYLOAD_POLICY: 'encrypted', LLM_REDACTION: 'hash-only', LLM_CACHE_TTL_MS: '60000' };
+      const said = async (cache: Cache) => {
+        const lines: string[] = [];
+        const config = loadConfig({ DATA_DIR: dir, OPENAI_BASE_URL: fake.baseURL, OPENAI_MODEL: 'm', ...env });
+        const logger = { warn: (_obj: unknown, msg?: string) => void lines.push(String(msg)) };
+        await createAgentRuntime({ config, store, catalog, tools: { callTool: async () => ({ content: [] }) }, cache, logger });
+        return lines.join('\n');
+      };
+      expect(await said(new MemoryCache())).to.match(/LLM_CACHE_TTL_MS=60000.*in this process's memory \(no REDIS_URL\).*only when made through this process: with more than one process, set REDIS_URL/);
+      const redisNamed = new Proxy(new MemoryCache(), { get: (t, p) => (p === 'name' ? 'redis' : Reflect.get(t, p, t)) });
+      expect(await said(redisNamed)).to.match(/LLM_CACHE_TTL_MS=60000/).and.not.match(/REDIS_URL/);
+    });
+
     it('by default (LLM_REDACTION=store) keeps the answer: the same prompt is answered from the cache', async () => {
       const cache = new MemoryCache();
       const { turns, asked } = await runTwice({}, cache);

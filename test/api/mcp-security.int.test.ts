@@ -162,7 +162,8 @@ describe('/mcp and the role of the key', function () {
         expect(res.status, role).to.equal(403);
         const body = (await res.json()) as { error: { code: number; message: string; data: { code: string } } };
         expect(body.error.data, role).to.deep.equal({ code: 'FORBIDDEN' });
-        expect(body.error.message).to.include('mcp:call');
+        // What to do, as openmcp mcp stdio says it.
+        expect(body.error.message).to.equal(`a ${role} key may not call tools (mcp:call; docs/security.md): use an agent or operator key`);
       }
       expect((await post('Bearer omk_not-a-real-key-000000000000')).status).to.equal(401);
       expect((await post((await h.key('agent', 'acme')).auth)).status).to.equal(200);

@@ -111,6 +111,8 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
       expect(res.statusCode, payload.name).to.equal(403);
       expect(res.json(), payload.name).to.deep.include({ code: 'FORBIDDEN', field });
       expect(res.json().detail, payload.name).to.include('cross-tenant admin');
+      // And how a tenant gets such a server all the same (it said only who may).
+      expect(res.json().detail, payload.name).to.include('the host\'s operator gives a tenant one as an MCP_SERVERS_FILE entry with "tenant", or registers it with a cross-tenant admin key issued in that tenant');
     }
     expect((await h.store.readAll({ limit: 10_000 })).length).to.equal(before);
     const listed = (await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: k.admin })).json().items as { name: string }[];
@@ -135,6 +137,9 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
       expect(res.statusCode, JSON.stringify(body)).to.equal(400);
       expect(res.json().field).to.equal(field);
     }
+    // No transport (the CLI infers it from --url): said to be required, with what goes with each (it said "Invalid option").
+    const bare = (await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.operator, payload: { name: 'x', url: upstream.url } })).json();
+    expect(bare).to.include({ field: 'body.transport', detail: 'body.transport: required: "http" or "sse" with a url, "stdio" with a command' });
     const stdio = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.operator, payload: { name: 'local', transport: 'stdio', command: 'sh' } });
     expect(stdio.statusCode).to.equal(403);
     for (const who of ['viewer', 'agent']) {
@@ -260,7 +265,11 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
     expect(res.json().items.map((t: { name: string }) => t.name)).to.include('remote__echo');
     const beta = (await h.call({ method: 'GET', url: '/v1/tools?q=echo', auth: k.beta })).json().items;
     expect(beta.map((t: { name: string }) => t.name)).not.to.include('remote__echo');
-    expect((await h.call({ method: 'GET', url: '/v1/tools', auth: k.agent })).json().field).to.equal('querystring.q');
+    // Not a listing of every tool: said so, and where that is (it said "expected string, received undefined").
+    expect((await h.call({ method: 'GET', url: '/v1/tools', auth: k.agent })).json()).to.include({
+      field: 'querystring.q',
+      detail: 'querystring.q: required: what the tool should do, in words (1 to 500 characters); every tool is listed by tools/list over /mcp',
+    });
     expect((await h.call({ method: 'GET', url: '/v1/tools?q=x&k=500', auth: k.agent })).json().field).to.equal('querystring.k');
   });
 

@@ -619,6 +619,58 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
       expect(warned?.msg, 'warned at start').to.match(/KAFKA_SESSION_TIMEOUT_MS=3000 is below .*group\.min\.session\.timeout\.ms/);
       const stopped = said.find((l) => l.level === 50 && l.err?.code === 'CONFIG_INVALID');
       expect(stopped?.msg, 'the consumer stopped').to.match(/^the brokers refuse KAFKA_SESSION_TIMEOUT_MS=3000: .*group\.min\.session\.timeout\.ms/);
+      // Not restarted (it would be refused again): degraded, naming the group and the setting; /readyz stays 200, as while Kafka itself
+      // is unreachable (`bus (kafka)`), also in a projector-only process: 503 is for the event store, the database and a drain.
+      const ready = await a.app.inject({ url: '/readyz' });
+      const line = (ready.json() as { dependencies: { name: string; state: string; detail?: string }[] }).dependencies.find((d) => d.name === 'kafka consumer (openmcp-projector)');
+      expect(ready.statusCode, ready.body).to.equal(200);
+      expect(line?.state).to.equal('degraded');
+      expect(line?.detail).to.match(/^group openmcp-projector stopped since .*: CONFIG_INVALID: the brokers refuse KAFKA_SESSION_TIMEOUT_MS=3000.*; not restarted: /);
+      expect((await a.app.inject({ url: '/metrics' })).body).to.match(/^openmcp_kafka_consumers_stopped\{group="openmcp-projector"\} 1$/m);
+    } finally {
+      await app?.close();
+      app = undefined;
+      await broker.stop();
+    }
+  });
+
+  it("a projector whose consumer kafkajs stops on an error it does not retry (its group's ACL missing): restarted by itself, /readyz and openmcp_kafka_consumers_stopped say so meanwhile, ready again once it consumes (was: \"restart the process\" in the log, /readyz ready, the read models idle)", async () => {
+    const broker = await startKafkaBroker();
+    const group = 'wiring-acl-projector';
+    broker.refuseGroup(group, 30);
+    try {
+      const lines: string[] = [];
+      const a = await start(
+        { OPENMCP_ROLES: 'projector', LOG_LEVEL: 'info', KAFKA_BROKERS: broker.brokers.join(','), KAFKA_TOPIC_PREFIX: 'wiring-acl', KAFKA_CONSUMER_GROUP: group },
+        { logStream: { write: (l: string) => void lines.push(l) } },
+      );
+      const said = () => lines.map((l) => JSON.parse(l) as { level: number; msg: string; group?: string });
+      const readiness = async () => {
+        const res = await a.app.inject({ url: '/readyz' });
+        return { status: res.statusCode, line: (res.json() as { dependencies: { name: string; state: string; detail?: string }[] }).dependencies.find((d) => d.name === `kafka consumer (${group})`) };
+      };
+      const until = async (check: () => Promise<boolean> | boolean, what: string) => {
+        const end = Date.now() + 45_000;
+        while (!(await check())) {
+          if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      };
+      await until(() => said().some((l) => l.level === 50 && l.group === group), 'the stopped consumer to be logged');
+      const stop = said().find((l) => l.level === 50 && l.group === group)!;
+      expect(stop.msg).to.match(new RegExp(`^the Kafka consumer of group ${group} stopped on an error kafkajs does not retry: GROUP_AUTHORIZATION_FAILED: .*; restarting it in \\d+ s \\(restart 1\\)`));
+      expect(await errorsCounted(a)).to.have.property('KAFKA_CONSUMER_STOPPED').that.is.greaterThan(0);
+      const down = await readiness();
+      expect(down.status).to.equal(200);
+      expect(down.line?.state).to.equal('degraded');
+      expect(down.line?.detail).to.match(new RegExp(`^group ${group} stopped since .*: GROUP_AUTHORIZATION_FAILED: .*; restarting in \\d+ s \\(restart \\d+\\)`));
+      expect((await a.app.inject({ url: '/metrics' })).body).to.match(new RegExp(`^openmcp_kafka_consumers_stopped\\{group="${group}"\\} 1$`, 'm'));
+
+      broker.refuseGroup(group, 0);
+      await until(async () => (await readiness()).line?.state === 'up', 'the restarted consumer to be ready');
+      expect((await readiness()).status).to.equal(200);
+      expect((await a.app.inject({ url: '/metrics' })).body).to.match(new RegExp(`^openmcp_kafka_consumers_stopped\\{group="${group}"\\} 0$`, 'm'));
+      expect(said().some((l) => l.level === 30 && l.msg.startsWith(`the Kafka consumer of group ${group} consumes again`)), 'the restart that worked is logged').to.equal(true);
     } finally {
       await app?.close();
       app = undefined;

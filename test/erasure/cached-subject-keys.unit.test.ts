@@ -68,4 +68,18 @@ describe('cachedSubjectKeys', () => {
     expect(await before).to.not.equal(undefined); // found before the erasure, as the store answered
     expect(await after).to.equal(undefined);
   });
+
+  it("isErased reads the store, not the cache: another process's erasure is seen at once, and the key is no longer used here", async () => {
+    const inner = new MemorySubjectKeyStore();
+    const cached = cachedSubjectKeys(inner, { ttlMs: 3_600_000 });
+    const k = await cached.keyFor(subject);
+    expect(await cached.keyById(k.kid)).to.not.equal(undefined);
+    expect(await cached.isErased!(k.kid)).to.equal(false);
+    // Erased through another process's store: this one's cache still holds the key.
+    await inner.erase(subject);
+    expect((await cached.keyFor(subject)).kid, 'cached').to.equal(k.kid);
+    expect(await cached.isErased!(k.kid)).to.equal(true);
+    expect(await cached.keyById(k.kid)).to.equal(undefined);
+    expect((await cached.keyFor(subject)).kid, 'a new key, once found erased').to.not.equal(k.kid);
+  });
 });

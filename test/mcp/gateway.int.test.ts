@@ -91,6 +91,22 @@ describe('MCP gateway over real SDK clients and servers (stdio + streamable HTTP
     expect(add.description).to.equal('Add two integers and return the sum.');
   });
 
+  it("shows what an agent builder tries with the bundled examples: add's outputSchema with its structuredContent, sleep's progress when asked for (stdio; the HTTP example answers as JSON, which carries no progress)", async function () {
+    const { tools } = await client.listTools();
+    for (const server of ['examples', 'remote']) {
+      const add = tools.find((t) => t.name === `${server}__add`)!;
+      expect(add.outputSchema?.properties, server).to.have.keys('sum');
+      // The SDK client checks structuredContent against the outputSchema it listed.
+      expect((await client.callTool({ name: `${server}__add`, arguments: { a: 40, b: 2 } })).structuredContent, server).to.deep.equal({ sum: 42 });
+    }
+    const progress: number[] = [];
+    const slept = await client.callTool({ name: 'examples__sleep', arguments: { ms: 600, progressEveryMs: 100 } }, undefined, { onprogress: (p) => progress.push(p.progress) });
+    expect(slept.content).to.deep.equal([{ type: 'text', text: 'slept 600' }]);
+    // The last may come after the answer, which the SDK client then drops (modelcontextprotocol/typescript-sdk#2580).
+    expect(progress.length, 'progress notifications relayed').to.be.greaterThan(0);
+    expect(progress).to.deep.equal([...progress].sort((x, y) => x - y));
+  });
+
   it('forwards arguments intact and returns the upstream result', async function () {
     const text = 'héllo "wörld" \u{1F600} \\n {"nested": [1, 2]}';
     const r1 = await client.callTool({ name: 'examples__echo', arguments: { text } });
@@ -111,7 +127,11 @@ describe('MCP gateway over real SDK clients and servers (stdio + streamable HTTP
     const missing = await client.callTool({ name: 'examples__nope', arguments: {} }).catch((e) => e);
     expect(missing).to.be.instanceOf(McpError);
     // The gateway's message as it is: the client's SDK adds its one "MCP error <code>: ".
-    expect(missing.message).to.equal('MCP error -32602: no tool named examples__nope');
+    expect(missing.message).to.equal('MCP error -32602: no tool named examples__nope: tools/list and search_tools name the tools this key can call');
+    // A model (or its host) that drops the server's name is told the names to call.
+    const bare = await client.callTool({ name: 'add', arguments: { a: 1, b: 2 } }).catch((e) => e);
+    expect(bare.message).to.equal('MCP error -32602: no tool named add: tools are named <server>__<tool>, as examples__add, remote__add');
+    expect(bare.data).to.deep.equal({ code: 'MCP_TOOL_NOT_FOUND' });
   });
 
   it('refuses arguments nested deeper than 64 levels with -32602 naming the limit, recording and forwarding nothing (3,000 levels was -32603 "internal error", unlogged)', async function () {

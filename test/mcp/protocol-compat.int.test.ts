@@ -74,6 +74,8 @@ describe('/mcp protocol versions, legacy transport and undeclared methods', func
       const client = await clientAsking(http.url, version, sent);
       try {
         expect(client.getServerCapabilities()).to.deep.equal({ tools: { listChanged: true }, logging: {} });
+        // What the client may put in its model's context: how tools are named, and search_tools.
+        expect(client.getInstructions()).to.include('<server>__<tool>').and.include('search_tools');
         const { tools } = await client.listTools();
         expect(tools.map((t) => t.name)).to.include('beh__progress');
         const result = await client.callTool({ name: 'beh__progress', arguments: { steps: 1, everyMs: 1 } });

@@ -126,6 +126,8 @@ describe('MCP_SERVERS_FILE: a config copied from an MCP client means there what 
       [{ url: 'https://mcp.example.com/sse', transportType: 'sse' }, /mcpServers\.s: "transportType" is not read: write "type": "sse"/],
       [{ command: 'npx', envFile: '${workspaceFolder}/.env' }, /mcpServers\.s: "envFile" is not read: give each variable in "env" as "\$\{env:NAME\}" and set NAME in the gateway's environment/],
       [{ command: 'npx', disabledTools: ['delete'] }, /mcpServers\.s: "disabledTools" is not read: the gateway serves every tool a server lists/],
+      // Windsurf's name for a remote server's URL.
+      [{ serverUrl: 'https://mcp.example.com/mcp' }, /mcpServers\.s: "serverUrl" is Windsurf's: write "url" \(an http\(s\) URL, its secrets as "\$\{env:NAME\}"\)/],
     ];
     for (const [entry, expected] of cases) {
       const path = file('other-client.json', { mcpServers: { s: entry } });

@@ -81,7 +81,7 @@ describe('/mcp session lifecycle', function () {
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
       });
       expect(res.status).to.equal(404);
-      expect(await res.json()).to.deep.equal({ jsonrpc: '2.0', error: { code: -32001, message: 'session not found', data: { code: 'MCP_SESSION_NOT_FOUND' } }, id: null });
+      expect(await res.json()).to.deep.equal({ jsonrpc: '2.0', error: { code: -32001, message: 'session not found (ended: idle, deleted, or over its limits; or never opened here): send initialize again for a new one', data: { code: 'MCP_SESSION_NOT_FOUND' } }, id: null });
       for (const c of [bob, carol, dave]) expect(await status(c.ping())).to.equal(200);
       expect(await status(other.ping()), "another tenant's").to.equal(200);
       const again = await openHere('key-acme-alice');

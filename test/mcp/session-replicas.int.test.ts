@@ -424,7 +424,7 @@ for (const directory of directories) {
       await new Promise((r) => setTimeout(r, REFRESH_MS + 50));
       const onA = await ping(A.url, session);
       expect(onA.status).to.equal(404);
-      expect(((await onA.json()) as { error: { message: string } }).error.message).to.equal('session not found');
+      expect(((await onA.json()) as { error: { message: string } }).error.message).to.equal('session not found (ended: idle, deleted, or over its limits; or never opened here): send initialize again for a new one');
       expect((await ping(A.url, session)).status, 'the local copy on A is closed').to.equal(404);
     });
 

@@ -26,7 +26,7 @@ describe("MCP gateway: a shared server's circuit breaker is per tenant for the c
   let warnings: { obj: unknown; msg?: string }[];
 
   /** A gateway whose breakers count failures over `windowMs`; opened, they stay so for a minute. */
-  async function startGateway(windowMs: number, resetTimeoutMs = 60_000) {
+  async function startGateway(windowMs: number, resetTimeoutMs = 60_000, o: { healthIntervalMs?: number; callTimeoutMs?: number } = {}) {
     await gateway?.close();
     registry = new Registry();
     warnings = [];
@@ -34,7 +34,7 @@ describe("MCP gateway: a shared server's circuit breaker is per tenant for the c
       store: db.store,
       registry,
       logger: { warn: (obj, msg) => void warnings.push({ obj, msg }) },
-      upstream: { healthIntervalMs: 0, callTimeoutMs: 1_500, retries: 0, breaker: { errorThresholdPercentage: 50, volumeThreshold: 3, resetTimeoutMs, rollingCountTimeoutMs: windowMs } },
+      upstream: { healthIntervalMs: o.healthIntervalMs ?? 0, callTimeoutMs: o.callTimeoutMs ?? 1_500, retries: 0, breaker: { errorThresholdPercentage: 50, volumeThreshold: 3, resetTimeoutMs, rollingCountTimeoutMs: windowMs } },
     });
     await gateway.start();
   }
@@ -135,6 +135,104 @@ describe("MCP gateway: a shared server's circuit breaker is per tenant for the c
     await gateway.checkHealth();
     expect(shown(undefined)).to.include({ circuit: 'closed' });
     expect(await quick(beta, 'b1')).to.equal('ok');
+  });
+
+  /** A call of `ctx` that holds until its caller cancels it, once the upstream has started it. */
+  async function cancelled(ctx: typeof acme, tool: string, id: string) {
+    const ac = new AbortController();
+    const call = codeOf(gateway.callTool(ctx, tool, { id, ms: 20_000 }, { signal: ac.signal }));
+    await until(`the upstream started ${id}`, () => upstream.started.includes(id));
+    ac.abort();
+    return call;
+  }
+
+  it("a call its caller cancels as the server's half-open circuit lets it through does not close that circuit: a health check decides at once", async () => {
+    // Health checks on (the first periodic one a minute away): the cancel's runs at once.
+    await startGateway(60_000, 300, { healthIntervalMs: 60_000 });
+    await until('connected', () => gateway.status().upstreams.some((x) => x.id === serverId && x.health === 'up'));
+    const port = Number(new URL(upstream.url).port);
+    await upstream.close();
+    await gateway.checkHealth();
+    upstream = await startBehaviourUpstream({ port });
+    // It runs tools but answers no ping: nothing but the cancelled call could close the circuit.
+    upstream.holdPings(true);
+    await until('half-open', () => shown(undefined).circuit === 'half-open', 5_000);
+    expect(await cancelled(acme, 'beh__hold', 'probe')).to.equal('MCP_CALL_CANCELLED');
+    expect(shown(undefined).circuit, "the server's circuit, as the cancel left it").to.equal('open');
+    // The health check the cancel started finds no answer: the server is recorded down again.
+    await until('the server recorded down again', async () => (await healthEvents()).at(-1) === 'down', 8_000);
+    expect(shown(undefined).circuit).to.not.equal('closed');
+    upstream.holdPings(false);
+    await gateway.checkHealth();
+    expect(shown(undefined)).to.include({ circuit: 'closed' });
+    expect(await quick(beta, 'b1')).to.equal('ok');
+  });
+
+  it("with health checks off (MCP_HEALTH_INTERVAL_MS=0) a cancelled call through the half-open circuit checks nothing: the circuit stays open for its next call through", async () => {
+    await startGateway(60_000, 300);
+    await until('connected', () => gateway.status().upstreams.some((x) => x.id === serverId && x.health === 'up'));
+    const port = Number(new URL(upstream.url).port);
+    await upstream.close();
+    await gateway.checkHealth();
+    upstream = await startBehaviourUpstream({ port });
+    await until('half-open', () => shown(undefined).circuit === 'half-open', 5_000);
+    expect(await cancelled(acme, 'beh__hold', 'probe')).to.equal('MCP_CALL_CANCELLED');
+    expect(shown(undefined).circuit).to.equal('open');
+    // The next call through is answered: it closes the circuit, and nothing but it was sent.
+    await until('half-open again', () => shown(undefined).circuit === 'half-open', 5_000);
+    expect(await quick(beta, 'b1')).to.equal('ok');
+    expect(shown(undefined).circuit).to.equal('closed');
+    expect(upstream.pings, 'health checks sent').to.equal(0);
+  });
+
+  it("a storm of cancelled calls through the half-open circuit starts one health check at a time, not one per cancel", async () => {
+    // The ping waits 5 s (its timeout) unanswered, while the circuit half-opens every 300 ms.
+    await startGateway(60_000, 300, { healthIntervalMs: 60_000, callTimeoutMs: 5_000 });
+    await until('connected', () => gateway.status().upstreams.some((x) => x.id === serverId && x.health === 'up'));
+    const port = Number(new URL(upstream.url).port);
+    await upstream.close();
+    await gateway.checkHealth();
+    upstream = await startBehaviourUpstream({ port });
+    upstream.holdPings(true);
+    for (let i = 0; i < 3; i++) {
+      await until(`half-open (${i})`, () => shown(undefined).circuit === 'half-open', 5_000);
+      expect(await cancelled(acme, 'beh__hold', `probe${i}`)).to.equal('MCP_CALL_CANCELLED');
+    }
+    expect(upstream.pings, 'health checks sent while the first waits for its answer').to.equal(1);
+    upstream.holdPings(false);
+    await until('the circuit closed by the health check answered', () => shown(undefined).circuit === 'closed', 8_000);
+  });
+
+  it("a tenant's own circuit on a shared server: its call cancelled as the half-open circuit lets it through leaves it open; an answer closes it", async () => {
+    await startGateway(60_000, 300);
+    expect(await Promise.all([1, 2, 3].map((i) => slow(acme, `a${i}`)))).to.deep.equal(Array(3).fill('MCP_UPSTREAM_TIMEOUT'));
+    await until("acme's circuit half-open", () => shown({ tenant: 'acme' }).circuit === 'half-open', 5_000);
+    expect(await cancelled(acme, 'beh__hold', 'probe')).to.equal('MCP_CALL_CANCELLED');
+    expect(shown({ tenant: 'acme' }).circuit, "acme's circuit, as the cancel left it").to.equal('open');
+    expect(warnings.filter((w) => /a tenant's circuit opened/.test(w.msg ?? '')), 'opened again: no new warning').to.have.length(1);
+    await until("acme's circuit half-open again", () => shown({ tenant: 'acme' }).circuit === 'half-open', 5_000);
+    expect(await quick(acme, 'a-back')).to.equal('ok');
+    expect(shown({ tenant: 'acme' }).circuit).to.equal('closed');
+  });
+
+  it("a tenant's own server: a call cancelled as its half-open circuit lets it through does not close it, and records nothing up", async () => {
+    await startGateway(60_000, 300);
+    const own = (await gateway.registerServer({ ...acme, name: 'mine', transport: 'http', url: upstream.url })).id;
+    const ownCircuit = () => gateway.status({ tenant: 'acme' }).upstreams.find((x) => x.id === own)!.circuit;
+    const ownHealth = async () => (await db.store.readStream(`mcpserver-${own}`)).filter((e) => e.type === 'McpServerHealthChanged').map((e) => (e.data as { status: string }).status);
+    expect(await Promise.all([1, 2, 3].map((i) => codeOf(gateway.callTool(acme, 'mine__hold', { id: `m${i}`, ms: 20_000 }))))).to.deep.equal(Array(3).fill('MCP_UPSTREAM_TIMEOUT'));
+    expect((await ownHealth()).at(-1)).to.equal('down');
+    upstream.holdPings(true);
+    await until('half-open', () => ownCircuit() === 'half-open', 5_000);
+    expect(await cancelled(acme, 'mine__hold', 'probe')).to.equal('MCP_CALL_CANCELLED');
+    expect(ownCircuit(), 'its circuit, as the cancel left it').to.equal('open');
+    await gateway.checkHealth();
+    expect(ownCircuit()).to.not.equal('closed');
+    expect((await ownHealth()).at(-1), 'health as recorded').to.equal('down');
+    upstream.holdPings(false);
+    await gateway.checkHealth();
+    expect(ownCircuit()).to.equal('closed');
+    expect((await ownHealth()).at(-1)).to.equal('up');
   });
 
   it("keeps a tenant's breaker only while it has calls in flight or failures in its window: 500 tenants' calls leave none behind", async () => {

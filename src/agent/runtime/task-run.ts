@@ -12,9 +12,10 @@ import { McpGatewayError } from '../../mcp/errors';
 import { payloadDigest } from '../../mcp/payload-hash';
 import { traceLlmCall, traceToolCall } from '../../telemetry/component-spans';
 import { AgentError } from '../errors';
-import { infer, rememberSaltedPrompt, responseCacheKey, saltedPromptCacheKey, savedPrompt } from '../llm/infer';
+import { cachesResponses, infer, rememberSaltedPrompt, responseCacheKey, saltedPromptCacheKey, savedPrompt } from '../llm/infer';
+import { forgetRecordedTurns, forgetTurnIfErased } from '../llm/forget-turn-if-erased';
 import { estimateTokens } from '../llm/token-budget';
-import type { AssistantMessage, ChatMessage, Completion, ToolSpec } from '../llm/port';
+import type { AssistantMessage, ChatMessage, Completion, CompletionRequest, ToolSpec } from '../llm/port';
 import { policyName, resolvePolicy } from '../policy/resolve-policy';
 import { decisionVersion } from '../policy/policy-hash';
 import { evaluateToolCall, type PolicyDecision } from '../policy/evaluate-policy';
@@ -279,7 +280,10 @@ export class TaskRun {
     const v = this.view;
     if (v.instructionSealed === undefined && !(v.steps ?? []).some(isSealedStep)) return;
     const input = await openTaskInput(this.deps.subjectKeys, this.taskId, { instructionSealed: v.instructionSealed, steps: v.steps });
-    if (input.erased) throw new TaskInputErasedError(this.taskId, this.deps.subjectKeys !== undefined, v.status === 'running');
+    if (input.erased) {
+      await this.forgetErasedTurns();
+      throw new TaskInputErasedError(this.taskId, this.deps.subjectKeys !== undefined, v.status === 'running');
+    }
     v.instruction = input.instruction;
     // Opened here, still run hash-only (taskRedaction): what the client gave sealed stays out of the log.
     this.inputWasSealed ||= v.instructionSealed !== undefined;
@@ -596,6 +600,7 @@ export class TaskRun {
         });
         // Recorded even when the answer is too large to keep: its tokens were paid for and count against the budgets.
         await this.appendDone('InferenceCompleted', record.data, record.version, turnId);
+        if (promptSeal) await this.forgetIfErased(req, responseKey!.kid, r.promptHash, promptSeal.hash, turn);
         if (bookingFailed) throw this.notRecorded(bookingFailed.err, 'InferenceCompleted tokens');
         if (record.omitted) {
           throw sealedAnswer && response.json.length <= INFERENCE_RESPONSE_JSON_MAX ? sealedAnswerTooLarge(turn, sealedAnswer.ciphertext.length) : responseTooLarge(turn, response.json.length);
@@ -728,6 +733,40 @@ export class TaskRun {
       throw this.notRecorded(err, `the replay of turn ${turn} (its salt, under the submitter's data key)`);
     });
     return recorded ? message : undefined;
+  }
+
+  /**
+   * A turn just recorded under the submitter's key `kid` (v8, its promptHash salted), whose entries
+   * infer and rememberSaltedPrompt put in the response cache: taken out again should the key have
+   * been erased since this run read it (forgetTurnIfErased: an erasure running meanwhile may not
+   * find the turn in the subject index). A cache that fails is logged, and the run goes on.
+   */
+  private async forgetIfErased(req: Pick<CompletionRequest, 'model' | 'temperature'>, kid: string, promptHash: string, saltedHash: string, turn: number): Promise<void> {
+    const cacheDeps = { tenant: this.view.tenant, cache: this.deps.cache, cacheTtlMs: this.cacheTtlMs };
+    const subjectKeys = this.deps.subjectKeys;
+    if (!subjectKeys || !cachesResponses(cacheDeps, req)) return;
+    const out = await forgetTurnIfErased({ tenant: this.view.tenant, cache: this.deps.cache!, subjectKeys }, { kid, model: req.model, promptHash, saltedHash }).catch((err: unknown) => {
+      this.deps.logger?.warn({ err, taskId: this.taskId, turn, kid }, "the submitter's data key was erased while this turn was asked, but the turn's answer could not be taken out of the LLM response cache: it expires with LLM_CACHE_TTL_MS");
+      return undefined;
+    });
+    if (out === 'removed') this.deps.logger?.info?.({ taskId: this.taskId, turn, kid }, "the submitter's data key was erased while this turn was asked (or the key store could not say): its answer was taken out of the LLM response cache");
+  }
+
+  /**
+   * A task whose submitter's key is erased, resumed: its recorded turns' entries (v8, promptHash
+   * salted) taken out of the response cache (forgetRecordedTurns), should the run that recorded one
+   * have stopped before its own check (forgetIfErased), after an erasure that read the log before
+   * that turn. A cache that fails is logged: they expire with LLM_CACHE_TTL_MS.
+   */
+  private async forgetErasedTurns(): Promise<void> {
+    const cache = this.deps.cache;
+    const salted = this.view.turns.flatMap((t) => (t?.promptSalted ? [t.promptHash] : []));
+    if (!cache || !salted.length) return;
+    const removed = await forgetRecordedTurns({ tenant: this.view.tenant, cache }, salted).catch((err: unknown) => {
+      this.deps.logger?.warn({ err, taskId: this.taskId }, "the submitter's data key is erased, but the task's turns could not be taken out of the LLM response cache: they expire with LLM_CACHE_TTL_MS");
+      return 0;
+    });
+    if (removed) this.deps.logger?.info?.({ taskId: this.taskId, removed }, "the submitter's data key is erased: the task's turns left in the LLM response cache were taken out");
   }
 
   /**

@@ -47,7 +47,10 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
       const p = principalOf(request);
       const host = p.role === 'admin' && p.crossTenant;
       const refuse = (what: string, field: string) => {
-        throw new ForbiddenError(`${what}: cross-tenant admins only, as a key of one tenant must reach no other (docs/security.md)`, { field });
+        throw new ForbiddenError(
+          `${what}: cross-tenant admins only, as a key of one tenant must reach no other; the host's operator gives a tenant one as an MCP_SERVERS_FILE entry with "tenant", or registers it with a cross-tenant admin key issued in that tenant (docs/security.md)`,
+          { field },
+        );
       };
       if (request.body.transport === 'stdio' && !host) refuse('registering a stdio server starts a process on the host, which can read every tenant\'s data and the gateway\'s keys', 'body.transport');
       if (request.body.headers && !host) refuse("headers read the gateway's environment variables and send them to the server's URL", 'body.headers');

@@ -12,7 +12,8 @@ export const RegisterServerBody = z
   .strictObject({
     // No '_': the gateway offers a server's tools as <name>__<tool>.
     name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'lowercase letters, digits and - (max 63), starting with a letter'),
-    transport: z.enum(['stdio', 'http', 'sse']),
+    // Left out, zod said "Invalid option"; the CLI infers it from --url or a command, REST does not.
+    transport: z.enum(['stdio', 'http', 'sse'], { error: (issue) => (issue.input === undefined ? 'required: "http" or "sse" with a url, "stdio" with a command' : undefined) }),
     command: z.string().min(1).max(2000).optional(),
     args: z.array(z.string().max(4000)).max(100).optional(),
     // A stdio server's environment, values by reference to the gateway's: {"GITHUB_TOKEN": "${env:GITHUB_TOKEN}"} (recorded, so every replica and restart has it).
@@ -91,7 +92,11 @@ export const ServerIdParams = z.strictObject({
 });
 
 export const ToolsQuery = z.strictObject({
-  q: z.string().min(1).max(500),
+  // A search, not a listing (an agent builder tries GET /v1/tools first): said so when left out.
+  q: z
+    .string({ error: (issue) => (issue.input === undefined ? 'required: what the tool should do, in words (1 to 500 characters); every tool is listed by tools/list over /mcp' : undefined) })
+    .min(1)
+    .max(500),
   k: QueryInt(1, 50).prefault(10),
 });
 

@@ -1,6 +1,6 @@
 import { context } from '@opentelemetry/api';
 import { Kafka, logLevel, type Admin, type Consumer, type KafkaConfig } from 'kafkajs';
-import { UnavailableError } from '../../core/errors';
+import { ConfigError, OpenMcpError, UnavailableError } from '../../core/errors';
 import { startConsumeSpans } from '../../telemetry/kafka-trace-headers';
 import { READINESS_CHECK_TIMEOUT_MS } from '../../telemetry/readiness-check';
 import type { RecordedEvent } from '../../core/envelope';
@@ -9,7 +9,9 @@ import { fromKafkaMessage } from './event-message';
 import { eventsTopic } from './topic';
 import { ensureEventsTopic } from './ensure-topic';
 import { KafkaTopicMissingError } from './kafka-topic-missing-error';
-import { PartitionBackoff, type BackoffOptions } from './partition-backoff';
+import { PartitionBackoff, backoffWait, type BackoffOptions } from './partition-backoff';
+import { stoppedReason, type ConsumerState } from './consumer-health';
+import { KafkaConsumerStoppedError } from './consumer-stopped-error';
 import { withoutRejoinErrors } from './quiet-rejoin';
 import { isSessionTimeoutRefusal, sessionTimeoutRefused } from './session-timeout-refused';
 
@@ -38,15 +40,57 @@ export type KafkaBusOptions = {
   onInvalidMessage: (err: unknown) => void;
   /**
    * A consumer kafkajs stopped for good (an error it does not retry: it logs the crash, and the
-   * group's partitions go to its other members, if any). A session timeout the brokers refuse is
-   * reported as a ConfigError naming KAFKA_SESSION_TIMEOUT_MS.
+   * group's partitions go to its other members, if any), as a KafkaConsumerStoppedError
+   * (KAFKA_CONSUMER_STOPPED, the broker's error its cause). The bus starts a new one in the same
+   * group after `restart.inMs` (`restartBackoff`), from the group's committed offsets; a session
+   * timeout the brokers refuse is not restarted (it would be refused again): it is reported as a
+   * ConfigError naming KAFKA_SESSION_TIMEOUT_MS, without `restart`. Also called when a restart
+   * fails to start (Kafka unreachable), with the next one.
    */
-  onConsumerStopped?: (err: unknown, group: string) => void;
+  onConsumerStopped?: (err: unknown, group: string, restart?: { inMs: number; attempt: number }) => void;
+  /** A consumer the bus restarted (onConsumerStopped) joined its group again: it consumes, `attempt` restarts after it stopped. */
+  onConsumerRestarted?: (group: string, attempt: number) => void;
+  /**
+   * Wait before a consumer kafkajs stopped is started again (default 1 s, doubling up to 30 s
+   * while its restarts stop again, ±20 %). A consumer that ran that longest wait before it stopped
+   * starts the backoff again.
+   */
+  restartBackoff?: BackoffOptions;
+  /**
+   * Runs `run` once after `ms` (a restart's backoff), returning what cancels it. Default: a timer
+   * that does not hold the process open. Tests pass their own, to see a restart pending or cancelled.
+   */
+  schedule?: (run: () => void, ms: number) => () => void;
   /** Extra kafkajs client settings (ssl, sasl, retry, logLevel…). */
   kafka?: Omit<KafkaConfig, 'brokers' | 'clientId'>;
 };
 
 type RunningConsumer = { consumer: Consumer; backoff: PartitionBackoff };
+
+/** One consume() call: the kafkajs consumer it runs now, if any, and its state (consumerStates). */
+type Member = {
+  readonly group: string;
+  readonly handler: BusHandler;
+  readonly options: ConsumeOptions;
+  running?: RunningConsumer;
+  state: ConsumerState;
+  /** Stops in a row: each waits longer before its restart. */
+  failures: number;
+  /** When the running consumer last joined its group. */
+  joinedAt?: number;
+  /** Cancels the restart due, if any. */
+  cancelRestart?: () => void;
+  /** A start (consume's or a restart's) under way: a stop waits for it, then stops what it started. */
+  starting?: Promise<void>;
+  closed: boolean;
+};
+
+/** `run` after `ms`, on a timer that does not hold the process open; returns its cancel. */
+function unrefTimeout(run: () => void, ms: number): () => void {
+  const timer = setTimeout(run, ms);
+  timer.unref();
+  return () => clearTimeout(timer);
+}
 
 /** Drop the pending resumes first, so no backoff holds the stop up. */
 async function stopConsumer({ consumer, backoff }: RunningConsumer): Promise<void> {
@@ -68,7 +112,7 @@ export class KafkaBus implements Bus {
   readonly topic: string;
   private readonly kafka: Kafka;
   private readonly kafkaConfig: KafkaConfig;
-  private readonly consumers = new Set<RunningConsumer>();
+  private readonly members = new Set<Member>();
   private admin?: Promise<Admin>;
   /** The readiness check's admin client (ping). */
   private probe?: Promise<Admin>;
@@ -80,9 +124,46 @@ export class KafkaBus implements Bus {
   }
 
   async consume(group: string, handler: BusHandler, options: ConsumeOptions = {}): Promise<BusConsumer> {
+    const member: Member = { group, handler, options, state: { group, state: 'running', since: new Date(), restarts: 0 }, failures: 0, closed: false };
+    // Before it starts: a close() meanwhile, or a stop kafkajs reports while it joins, finds it.
+    this.members.add(member);
+    const starting = this.startConsumer(member);
+    // A close() while it joins waits for the join, then stops it: kafkajs's disconnect during a
+    // JoinGroup returns at once, and kafkajs then restarts the consumer on the closed connection.
+    this.underWay(member, starting);
+    try {
+      await starting;
+    } catch (err) {
+      this.members.delete(member);
+      await this.stopMember(member);
+      throw err;
+    }
+    return {
+      stop: async () => {
+        this.members.delete(member);
+        await this.stopMember(member);
+      },
+    };
+  }
+
+  /**
+   * Each consumer of this bus: running, waiting to be restarted after kafkajs stopped it, or
+   * stopped for good (a configuration the brokers refuse). For /readyz and the stopped-consumers
+   * gauge (consumer-health.ts).
+   * @example bus.consumerStates() // [{ group: 'openmcp-projector', state: 'restarting', reason: 'GROUP_AUTHORIZATION_FAILED: …', … }]
+   */
+  consumerStates(): ConsumerState[] {
+    return [...this.members].map((m) => ({ ...m.state }));
+  }
+
+  /** A new kafkajs consumer for `member`, consuming once this resolves (it joins its group in the background). */
+  private async startConsumer(member: Member): Promise<void> {
+    const { group, handler, options } = member;
     // Before subscribing, so a missing topic gets the contract settings. Best effort: without the
     // right to create topics, the consumer goes on with the topic if it exists.
     const createFailure = await ensureEventsTopic(this.kafkaConfig, this.topic).then(() => undefined, (err: unknown) => err);
+    // Stopped meanwhile (a restart's stop waits for it): no consumer to start and stop again.
+    if (member.closed) return;
     const consumer = this.kafka.consumer({
       groupId: group,
       // kafkajs lets the broker auto-create a topic it asks metadata for: with the broker's defaults
@@ -93,16 +174,26 @@ export class KafkaBus implements Bus {
       ...(this.options.sessionTimeoutMs ? { sessionTimeout: this.options.sessionTimeoutMs } : {}),
       ...(this.options.heartbeatIntervalMs ? { heartbeatInterval: this.options.heartbeatIntervalMs } : {}),
     });
-    // Its JoinGroup refused (the session timeout out of the brokers' range), kafkajs stops the
-    // consumer after consume() resolved (it joins in the background): said here, or only in its log.
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (payload.restart) return;
-      const err = isSessionTimeoutRefusal(payload.error) ? sessionTimeoutRefused(this.options.sessionTimeoutMs, group, payload.error) : payload.error;
-      this.options.onConsumerStopped?.(err, group);
-    });
     const backoff = new PartitionBackoff(this.options.backoff);
-    await consumer.connect().catch((err: Error) => {
+    const running: RunningConsumer = { consumer, backoff };
+    member.running = running;
+    // An error kafkajs does not retry (a JoinGroup refused, the group's ACL removed), it stops the
+    // consumer, also after consume() resolved (it joins in the background): said here, and
+    // restarted, or it is only in its log and the projector sits idle.
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) return this.crashed(member, running, payload.error);
+      // kafkajs restarts it itself (an error it retries); one stopped meanwhile (its disconnect
+      // came while it rejoined: it then crashed on the closed connection) it would restart after
+      // close(). Its restart timer is set just after this event: stopped once it is.
+      if (member.closed || member.running !== running) queueMicrotask(() => void consumer.disconnect().catch(() => undefined));
+    });
+    consumer.on(consumer.events.GROUP_JOIN, () => this.joined(member, running));
+    const abandon = () => {
       backoff.close();
+      if (member.running === running) member.running = undefined;
+    };
+    await consumer.connect().catch((err: Error) => {
+      abandon();
       // kafkajs's own error prints as a stack of its internals, naming no setting.
       throw new UnavailableError('kafka', `cannot connect to ${this.options.brokers.join(',')} (KAFKA_BROKERS): ${err.message}`, err);
     });
@@ -147,18 +238,96 @@ export class KafkaBus implements Bus {
         },
       });
     } catch (err) {
-      backoff.close();
+      abandon();
       await consumer.disconnect();
       throw (err as { type?: unknown }).type === 'UNKNOWN_TOPIC_OR_PARTITION' ? new KafkaTopicMissingError(this.topic, createFailure, err) : err;
     }
-    const running = { consumer, backoff };
-    this.consumers.add(running);
-    return {
-      stop: async () => {
-        this.consumers.delete(running);
-        await stopConsumer(running);
-      },
-    };
+  }
+
+  /** kafkajs stopped `running` for good (it disconnected it first): report it, and restart unless the configuration is refused. */
+  private crashed(member: Member, running: RunningConsumer, error: unknown): void {
+    if (member.running !== running || member.closed) return;
+    running.backoff.close();
+    member.running = undefined;
+    this.stopped(
+      member,
+      isSessionTimeoutRefusal(error)
+        ? sessionTimeoutRefused(this.options.sessionTimeoutMs, member.group, error)
+        : error instanceof OpenMcpError
+          ? error
+          : new KafkaConsumerStoppedError(member.group, error),
+    );
+  }
+
+  /** `member` has no consumer since `err`: wait, then start another; a configuration the brokers refuse stays stopped. */
+  private stopped(member: Member, err: unknown): void {
+    const now = Date.now();
+    const restart = { initialMs: this.options.restartBackoff?.initialMs ?? 1000, maxMs: this.options.restartBackoff?.maxMs ?? 30_000 };
+    const wasRunning = member.state.state === 'running';
+    const since = wasRunning ? new Date(now) : member.state.since;
+    const restarts = wasRunning ? 0 : member.state.restarts + 1;
+    // The broker's error as it gave it (GROUP_AUTHORIZATION_FAILED: …), not the wrapper's sentence.
+    const reason = err instanceof KafkaConsumerStoppedError ? stoppedReason(err.cause) : stoppedReason(err);
+    // Ran as long as the longest wait: a new trouble, not the same one again.
+    if (member.joinedAt !== undefined && now - member.joinedAt >= restart.maxMs) member.failures = 0;
+    member.joinedAt = undefined;
+    if (err instanceof ConfigError) {
+      member.state = { group: member.group, state: 'stopped', since, reason, restarts };
+      this.options.onConsumerStopped?.(err, member.group);
+      return;
+    }
+    member.failures++;
+    const wait = backoffWait(member.failures, restart);
+    member.state = { group: member.group, state: 'restarting', since, reason, restarts, restartAt: new Date(now + wait) };
+    member.cancelRestart = (this.options.schedule ?? unrefTimeout)(() => {
+      member.cancelRestart = undefined;
+      this.underWay(member, this.restart(member));
+    }, wait);
+    this.options.onConsumerStopped?.(err, member.group, { inMs: wait, attempt: restarts + 1 });
+  }
+
+  private async restart(member: Member): Promise<void> {
+    if (member.closed) return;
+    try {
+      await this.startConsumer(member);
+    } catch (err) {
+      // Kafka unreachable, say: the next restart waits longer. (Stopped meanwhile: nothing to do;
+      // already rescheduled by a stop kafkajs reported while it started: nothing more.)
+      if (!member.closed && !member.cancelRestart && member.state.state === 'restarting') this.stopped(member, err);
+    }
+  }
+
+  /** `running` joined its group: consuming (again). */
+  private joined(member: Member, running: RunningConsumer): void {
+    if (member.running !== running || member.closed) return;
+    member.joinedAt = Date.now();
+    if (member.state.state === 'running') return;
+    const attempt = member.state.restarts + 1;
+    member.state = { group: member.group, state: 'running', since: new Date(), restarts: 0 };
+    this.options.onConsumerRestarted?.(member.group, attempt);
+  }
+
+  /** `start` (of `member`'s consumer) is under way: a stop waits for it to settle, either way. */
+  private underWay(member: Member, start: Promise<void>): void {
+    const settled = start.then(
+      () => undefined,
+      () => undefined,
+    );
+    member.starting = settled;
+    void settled.then(() => {
+      if (member.starting === settled) member.starting = undefined;
+    });
+  }
+
+  /** No restart after this; the start under way, if any, is waited for, then its consumer stopped. */
+  private async stopMember(member: Member): Promise<void> {
+    member.closed = true;
+    member.cancelRestart?.();
+    member.cancelRestart = undefined;
+    await member.starting;
+    const running = member.running;
+    member.running = undefined;
+    if (running) await stopConsumer(running);
   }
 
   /**
@@ -234,12 +403,12 @@ export class KafkaBus implements Bus {
   }
 
   async close(): Promise<void> {
-    const all = [...this.consumers];
-    this.consumers.clear();
+    const all = [...this.members];
+    this.members.clear();
     const admins = [this.admin, this.probe];
     this.admin = undefined;
     this.probe = undefined;
-    await Promise.all([...all.map(stopConsumer), ...admins.map((admin) => admin?.then((a) => a.disconnect(), () => undefined))]);
+    await Promise.all([...all.map((m) => this.stopMember(m)), ...admins.map((admin) => admin?.then((a) => a.disconnect(), () => undefined))]);
   }
 }
 

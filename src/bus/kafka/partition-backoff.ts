@@ -6,6 +6,17 @@ export type BackoffOptions = {
 };
 
 /**
+ * The wait before the next try after `failures` failures in a row (1 or more): `initialMs` doubling
+ * per failure up to `maxMs`, ±20 % jitter (so members failing on one outage do not all retry at
+ * once), never above `maxMs`.
+ * @example backoffWait(3, { initialMs: 1000, maxMs: 30_000 }) // about 4000
+ */
+export function backoffWait(failures: number, o: Required<BackoffOptions>): number {
+  const max = Math.max(o.initialMs, o.maxMs);
+  return Math.round(Math.min(max, o.initialMs * 2 ** (failures - 1) * (0.8 + Math.random() * 0.4)));
+}
+
+/**
  * Holds back the partitions whose batch failed, each for its own backoff: `hold` is given the
  * consumer's pause for that partition and calls the resume it returns when the wait is over;
  * the wait doubles from `initialMs` up to `maxMs` (±20 % jitter, so members failing on one
@@ -24,9 +35,7 @@ export class PartitionBackoff {
   hold(partition: number, pause: () => () => void): number {
     const failures = (this.failures.get(partition) ?? 0) + 1;
     this.failures.set(partition, failures);
-    const initial = this.options.initialMs ?? 300;
-    const max = Math.max(initial, this.options.maxMs ?? 5000);
-    const wait = Math.round(Math.min(max, initial * 2 ** (failures - 1) * (0.8 + Math.random() * 0.4)));
+    const wait = backoffWait(failures, { initialMs: this.options.initialMs ?? 300, maxMs: this.options.maxMs ?? 5000 });
     const resume = pause();
     // Closing: the partition stays paused, the consumer is on its way out.
     if (this.closed) return wait;

@@ -34,6 +34,10 @@ export type BehaviourUpstream = {
   setToolExtras(name: string, extras: Partial<Tool>): void;
   /** Delay the answer of the next tools/list by `ms`, after its list is made (an answer that arrives late). */
   delayNextList(ms: number): void;
+  /** Leave pings unanswered (a server that runs tools but fails its health check) until called with false. */
+  holdPings(hold: boolean): void;
+  /** How many pings (health checks) it was sent. */
+  readonly pings: number;
   close(): Promise<void>;
 };
 
@@ -50,6 +54,8 @@ export async function startBehaviourUpstream(options: { port?: number } = {}): P
   const started: string[] = [];
   const listDelays: number[] = [];
   const toolExtras = new Map<string, Partial<Tool>>();
+  let pingsHeld = false;
+  let pings = 0;
 
   const addTo = (server: McpServer, name: string) =>
     server.registerTool(name, { description: `Added later: ${name}.`, inputSchema: {} }, async () => ({ content: [{ type: 'text', text: name }] }));
@@ -102,6 +108,12 @@ export async function startBehaviourUpstream(options: { port?: number } = {}): P
       if (delay) await new Promise((r) => setTimeout(r, delay));
       return answer;
     });
+    const ping = handlers.get('ping')!;
+    handlers.set('ping', async (req, extra) => {
+      pings++;
+      while (pingsHeld) await new Promise((r) => setTimeout(r, 20));
+      return ping(req, extra);
+    });
     servers.push(server);
     return server;
   }
@@ -125,6 +137,12 @@ export async function startBehaviourUpstream(options: { port?: number } = {}): P
     },
     delayNextList(ms) {
       listDelays.push(ms);
+    },
+    holdPings(hold) {
+      pingsHeld = hold;
+    },
+    get pings() {
+      return pings;
     },
     addTool(name) {
       extraTools.push(name);

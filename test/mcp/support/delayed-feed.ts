@@ -1,8 +1,12 @@
 import type { EventStore, Subscription } from '../../../src/eventstore/port';
 
-/** `inner`, but what its subscriptions deliver waits while `held`: a replica that has not read the latest events yet. */
-export function delayedFeed(inner: EventStore): { store: EventStore; hold(): void; release(): void; delivered: Set<string> } {
+/**
+ * `inner`, but what its subscriptions deliver waits while `held`: a replica that has not read the
+ * latest events yet. `pass()` lets one more event through while held (the next in the log's order).
+ */
+export function delayedFeed(inner: EventStore): { store: EventStore; hold(): void; release(): void; pass(): void; delivered: Set<string> } {
   let held = false;
+  let passes = 0;
   let waiting: (() => void)[] = [];
   const delivered = new Set<string>();
   const store = new Proxy(inner, {
@@ -16,7 +20,8 @@ export function delayedFeed(inner: EventStore): { store: EventStore; hold(): voi
             [Symbol.asyncIterator]: () => ({
               next: async () => {
                 const r = await it.next();
-                while (held) await new Promise<void>((resolve) => waiting.push(resolve));
+                while (held && passes === 0) await new Promise<void>((resolve) => waiting.push(resolve));
+                if (held) passes--;
                 if (!r.done) delivered.add(r.value.id);
                 return r;
               },
@@ -35,6 +40,10 @@ export function delayedFeed(inner: EventStore): { store: EventStore; hold(): voi
     hold: () => void (held = true),
     release: () => {
       held = false;
+      for (const w of waiting.splice(0)) w();
+    },
+    pass: () => {
+      passes++;
       for (const w of waiting.splice(0)) w();
     },
   };

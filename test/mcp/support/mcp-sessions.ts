@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { StreamableHTTPServerTransport, type EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 
@@ -16,9 +16,9 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
  * The streamable HTTP sessions of a test upstream: a server from `build()` per session, opened by
  * an initialize without a session id; any other request without a known session id gets 400
  * (none given) or 404 (unknown or forgotten), as the SDK's own examples answer. `json`: answer
- * POSTs as JSON instead of SSE streams.
+ * POSTs as JSON instead of SSE streams; `eventStore`: resumable sessions, each with its own store, resumed by the client `retryMs` after a cut (its priming event says).
  */
-export function mcpSessions(build: () => { connect(t: Transport): Promise<void> }, opts: { json?: boolean } = {}) {
+export function mcpSessions(build: () => { connect(t: Transport): Promise<void> }, opts: { json?: boolean; eventStore?: () => EventStore; retryMs?: number } = {}) {
   const sessions = new Map<string, StreamableHTTPServerTransport>();
   return {
     async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
@@ -32,6 +32,8 @@ export function mcpSessions(build: () => { connect(t: Transport): Promise<void> 
         const t: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
           sessionIdGenerator: () => randomUUID(),
           enableJsonResponse: opts.json === true,
+          // Resumable: its answer streams start with a priming event, and a client resumes one cut short.
+          ...(opts.eventStore ? { eventStore: opts.eventStore(), retryInterval: opts.retryMs } : {}),
           onsessioninitialized: (id) => void sessions.set(id, t),
         });
         t.onclose = () => t.sessionId && sessions.delete(t.sessionId);

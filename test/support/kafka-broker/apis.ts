@@ -329,16 +329,17 @@ async function groupApi(ctx: ApiContext, req: Request, w: Writer): Promise<void>
       const groupId = r.string();
       const requested = r.nullableArray((x) => ({ name: x.string(), partitions: x.array((y) => y.int32()) }));
       const topics = requested ?? [...ctx.groups.committedTopics(groupId)].map(([name, partitions]) => ({ name, partitions }));
+      const refused = ctx.groups.refusal(groupId);
       if (v >= 3) w.int32(0);
       w.array(topics, (x, t) => {
         x.string(t.name).array(t.partitions, (y, p) => {
-          const c = ctx.groups.committed(groupId, t.name, p);
+          const c = refused ? undefined : ctx.groups.committed(groupId, t.name, p);
           y.int32(p).int64(c?.offset ?? -1);
           if (v >= 5) y.int32(-1);
-          y.nullableString(c?.metadata ?? '').int16(0);
+          y.nullableString(c?.metadata ?? '').int16(refused);
         });
       });
-      if (v >= 2) w.int16(0);
+      if (v >= 2) w.int16(refused);
       return;
     }
     default:

@@ -75,6 +75,12 @@ export type KafkaBroker = {
   /** Refuse CreateTopics for `topic` with `error` (e.g. 29 TOPIC_AUTHORIZATION_FAILED); 0 lifts it. */
   refuseTopic(topic: string, error: number): void;
   /**
+   * Answer every request of consumer group `groupId` with `error` (e.g. 30
+   * GROUP_AUTHORIZATION_FAILED, as Kafka once the group's ACL is removed, which kafkajs does not
+   * retry: its consumer stops); 0 lifts it.
+   */
+  refuseGroup(groupId: string, error: number): void;
+  /**
    * Answer the next `count` CreateTopics requests only once all of them have arrived, in the order
    * they came: as when that many processes found a topic missing at the same moment and each asked
    * to create it (the first creates it, the others get 36 TOPIC_ALREADY_EXISTS).
@@ -258,6 +264,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     topicConfigs: (topic) => requestedConfigs.get(topic),
     setMaxMessageBytes: (topic, bytes) => void topicMaxBytes.set(topic, bytes),
     refuseTopic: (topic, error) => void (error ? refused.set(topic, error) : refused.delete(topic)),
+    refuseGroup: (groupId, error) => groups.refuse(groupId, error),
     holdCreateTopics: (count) => {
       let release!: () => void;
       const open = new Promise<void>((resolve) => (release = resolve));

@@ -7,6 +7,7 @@ export const ERR = {
   UNKNOWN_MEMBER_ID: 25,
   INVALID_SESSION_TIMEOUT: 26,
   REBALANCE_IN_PROGRESS: 27,
+  GROUP_AUTHORIZATION_FAILED: 30,
   MEMBER_ID_REQUIRED: 79,
 } as const;
 
@@ -65,6 +66,7 @@ class Group {
  */
 export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
+  private readonly refusals = new Map<string, number>();
   private readonly sweeper: NodeJS.Timeout;
 
   /** `sessionTimeoutRange`: the range a member's session timeout must be in, as the broker's group.min/max.session.timeout.ms. */
@@ -81,6 +83,22 @@ export class GroupCoordinator {
     for (const g of this.groups.values()) clearTimeout(g.timer);
   }
 
+  /**
+   * Answer every request of group `groupId` (JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
+   * OffsetCommit, OffsetFetch) with `error`, as Kafka does with 30 GROUP_AUTHORIZATION_FAILED once
+   * the group's ACL is gone; 0 lifts it. A refused member's heartbeats do not count: its session
+   * runs out.
+   */
+  refuse(groupId: string, error: number): void {
+    if (error) this.refusals.set(groupId, error);
+    else this.refusals.delete(groupId);
+  }
+
+  /** The error `refuse` set for the group, or 0. */
+  refusal(groupId: string): number {
+    return this.refusals.get(groupId) ?? 0;
+  }
+
   private group(id: string): Group {
     let g = this.groups.get(id);
     if (!g) this.groups.set(id, (g = new Group(id)));
@@ -91,7 +109,8 @@ export class GroupCoordinator {
     const g = this.group(req.groupId);
     const fail = (error: number, memberId = req.memberId): Promise<JoinResponse> =>
       Promise.resolve({ error, generationId: -1, protocolName: '', leader: '', memberId, members: [] });
-    // Checked first, as Kafka does (GroupCoordinator.handleJoinGroup).
+    // Authorization first, as Kafka does (KafkaApis, before the coordinator), then the session timeout (GroupCoordinator.handleJoinGroup).
+    if (this.refusal(req.groupId)) return fail(this.refusal(req.groupId));
     if (req.sessionTimeoutMs < this.sessionTimeoutRange.min || req.sessionTimeoutMs > this.sessionTimeoutRange.max) return fail(ERR.INVALID_SESSION_TIMEOUT);
     if (g.protocolType && g.members.size > 0 && g.protocolType !== req.protocolType) return fail(ERR.INCONSISTENT_GROUP_PROTOCOL);
     let memberId = req.memberId;
@@ -126,6 +145,7 @@ export class GroupCoordinator {
     const g = this.group(groupId);
     const m = g.members.get(memberId);
     const empty = Buffer.alloc(0);
+    if (this.refusal(groupId)) return Promise.resolve({ error: this.refusal(groupId), assignment: empty });
     if (!m) return Promise.resolve({ error: ERR.UNKNOWN_MEMBER_ID, assignment: empty });
     if (generationId !== g.generationId) return Promise.resolve({ error: ERR.ILLEGAL_GENERATION, assignment: empty });
     if (g.state === 'PreparingRebalance') return Promise.resolve({ error: ERR.REBALANCE_IN_PROGRESS, assignment: empty });
@@ -151,6 +171,7 @@ export class GroupCoordinator {
   }
 
   heartbeat(groupId: string, generationId: number, memberId: string): number {
+    if (this.refusal(groupId)) return this.refusal(groupId);
     const g = this.group(groupId);
     const m = g.members.get(memberId);
     if (!m) return ERR.UNKNOWN_MEMBER_ID;
@@ -161,6 +182,7 @@ export class GroupCoordinator {
   }
 
   leave(groupId: string, memberId: string): number {
+    if (this.refusal(groupId)) return this.refusal(groupId);
     const g = this.group(groupId);
     if (!g.members.has(memberId)) return ERR.UNKNOWN_MEMBER_ID;
     this.removeMember(g, memberId);
@@ -169,6 +191,7 @@ export class GroupCoordinator {
 
   /** Generation -1 is a commit from outside the group (admin or a simple consumer). */
   commit(groupId: string, generationId: number, memberId: string, offsets: { topic: string; partition: number; offset: number; metadata: string | null }[]): number {
+    if (this.refusal(groupId)) return this.refusal(groupId);
     const g = this.group(groupId);
     if (generationId >= 0) {
       if (!g.members.has(memberId)) return ERR.UNKNOWN_MEMBER_ID;

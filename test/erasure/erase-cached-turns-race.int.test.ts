@@ -1,0 +1,250 @@
+import { expect } from 'chai';
+import { catalog } from '../../events';
+import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
+import { parsePolicy } from '../../src/agent/policy';
+import { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
+import type { Cache } from '../../src/cache/port';
+import { MemoryCache } from '../../src/cache/memory';
+import { openRedisCache } from '../../src/cache/redis';
+import { MemoryCheckpointStore } from '../../src/checkpoints/memory-checkpoint-store';
+import { cachedSubjectKeys } from '../../src/erasure/cached-subject-keys';
+import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
+import { SqlSubjectKeyStore } from '../../src/erasure/sql-subject-key-store';
+import type { SubjectKeyStore } from '../../src/erasure/subject-key-store';
+import { UnavailableError } from '../../src/core/errors';
+import type { EventStore } from '../../src/eventstore/port';
+import type { McpGateway } from '../../src/mcp/gateway';
+import { makeGatewayHarness } from '../api/support/gateway-harness';
+import type { Harness } from '../api/support/harness';
+import { ended, ofType, waitForTask } from '../agent/support/agent-fixture';
+import { startOpenAiFake, type OpenAiFake } from '../support/openai-fake/openai-fake';
+import { useRedisTestCache } from '../support/redis-test-cache';
+import { createTestDatabase, mysqlAvailable, REDIS_TEST_URL, requireService } from '../support/services';
+
+const KEY = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318' as const;
+const INSTRUCTION = 'What is the capital of the country of Jeanne Dupont, born 1961-04-02?';
+
+/**
+ * The worker's store with a gate before the next InferenceCompleted append: the turn's answer and
+ * the pointer naming it are in the cache by then (infer, rememberSaltedPrompt), its event not yet
+ * in the log. `reached` resolves there; the append goes on at `release()`.
+ */
+function gatedStore(store: EventStore): { store: EventStore; arm(o?: { lostAfter?: boolean }): { reached: Promise<void>; release(): void } } {
+  let gate: { reach(): void; released: Promise<void>; lostAfter?: boolean } | undefined;
+  const gated = new Proxy(store, {
+    get(t, p) {
+      if (p !== 'append') return Reflect.get(t, p, t);
+      return async (...args: Parameters<EventStore['append']>) => {
+        const g = gate;
+        if (g && args[1].some((e) => e.type === 'InferenceCompleted')) {
+          gate = undefined;
+          g.reach();
+          await g.released;
+          // Recorded, but the worker never learns it (its connection lost after the commit, or the
+          // process gone): it does not get to its own check, and a later run resumes the task.
+          if (g.lostAfter) {
+            await t.append(...args);
+            throw new UnavailableError('event store', 'connection lost after the append');
+          }
+        }
+        return t.append(...args);
+      };
+    },
+  });
+  return {
+    store: gated,
+    arm(o = {}) {
+      let reach!: () => void;
+      let release!: () => void;
+      const reached = new Promise<void>((r) => (reach = r));
+      const released = new Promise<void>((r) => (release = r));
+      gate = { reach, released, ...o };
+      return { reached, release };
+    },
+  };
+}
+
+/**
+ * The race of an erasure with a turn in flight (MCP_PAYLOAD_POLICY=encrypted, LLM_REDACTION=hash-only,
+ * LLM_CACHE_TTL_MS set): the worker read the submitter's key before the erasure, the model answered,
+ * the answer and its pointer went into the LLM response cache, and the turn is recorded after the
+ * erasure read the log (so the subject index it reads does not hold it). The worker, once the turn
+ * is recorded, reads the key's state from the store and takes the entries out itself: after the
+ * DELETE and that turn, no `llm:` key is left, and a task of the same tenant sending the same prompt
+ * is asked of the model. Driven by a gate on the worker's append, no sleeps.
+ */
+describe('an erasure racing a turn in flight leaves none of its entries in the LLM response cache', function () {
+  this.timeout(60_000);
+  let fake: OpenAiFake;
+  let h: Harness;
+  let gw: McpGateway;
+  let close: (() => Promise<void>) | undefined;
+  let runtime: AgentRuntime | undefined;
+  let keys: SubjectKeyStore;
+  let gate: ReturnType<typeof gatedStore>;
+  let warnings: string[] = [];
+
+  before(async () => {
+    fake = await startOpenAiFake();
+  });
+  after(() => fake.close());
+  afterEach(async () => {
+    await runtime?.kill();
+    runtime = undefined;
+    await close?.();
+    close = undefined;
+  });
+
+  /** The API on `cache`, one worker on `workerCache` with `workerKeys` (another process: its own key cache). */
+  async function start(cache: Cache, workerCache: Cache, workerKeys: (keys: SubjectKeyStore) => SubjectKeyStore, databaseUrl?: string): Promise<void> {
+    // On a database, its subject_keys table (SqlSubjectKeyStore, made on the harness's knex once it exists).
+    let inner: SubjectKeyStore | undefined = databaseUrl ? undefined : new MemorySubjectKeyStore();
+    const of = () => inner ?? expect.fail('the key store is made with the harness');
+    keys = { keyFor: (s) => of().keyFor(s), keyById: (k) => of().keyById(k), erase: (s) => of().erase(s), keysOf: (s) => of().keysOf(s) };
+    warnings = [];
+    ({ h, gw, close } = await makeGatewayHarness({ subjectKeys: keys, sealTaskInputs: true, cache }, 5_000, { payloadPolicy: 'encrypted', subjectKeys: keys, cacheTtlMs: 0 }, databaseUrl ? { databaseUrl } : {}));
+    inner ??= new SqlSubjectKeyStore(h.knex);
+    fake.setScript(() => ({ content: 'the capital is Paris', model: 'm-2026-12-01' }));
+    gate = gatedStore(h.store);
+    runtime = new AgentRuntime(
+      {
+        store: gate.store,
+        catalog,
+        tools: gw,
+        llm: new OpenAiLlmClient({ baseURL: fake.baseURL, model: 'm', maxRetries: 0 }),
+        cache: workerCache,
+        policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: [] } }] }),
+        privateKey: KEY,
+        subjectKeys: workerKeys(keys),
+        logger: { warn: (obj: unknown, msg?: string) => void warnings.push(`${msg} ${String((obj as { err?: unknown }).err)} ${JSON.stringify(obj)}`), info: () => undefined },
+      },
+      // A lease far longer than the test: the gate holding the turn never costs the worker its task.
+      { worker: 'worker-r', model: 'm', stepTimeoutMs: 20_000, leaseMs: 60_000, redaction: 'hash-only', llmCacheTtlMs: 60_000 },
+      new MemoryCheckpointStore(),
+    );
+    await runtime.start();
+  }
+
+  const post = async (submitter: { auth: string }): Promise<string> => {
+    const res = await h.call({ method: 'POST', url: '/v1/tasks', auth: submitter.auth, payload: { instruction: INSTRUCTION } });
+    expect(res.statusCode, res.body).to.equal(202);
+    return res.json().id as string;
+  };
+
+  /** The task's one turn, once it ended completed. */
+  async function turnOf(id: string): Promise<{ cached: boolean; promptHashScheme?: string }> {
+    const events = await waitForTask(h.store, id, ended);
+    expect(ofType(events, 'TaskCompleted'), events.map((e) => e.type).join()).to.have.length(1);
+    const [turn] = ofType(events, 'InferenceCompleted');
+    expect(turn.version).to.equal(8);
+    return turn.data as { cached: boolean; promptHashScheme?: string };
+  }
+
+  const erase = (admin: { auth: string }, who: { id: string }) => h.call({ method: 'DELETE', url: `/v1/subjects/${encodeURIComponent(`acme:user:${who.id}`)}/key`, auth: admin.auth });
+
+  /**
+   * Alice's task (`hit`: her second, answered from the cache her first filled) held at its turn's
+   * append, her key erased meanwhile (204: the index holds nothing of that turn), then let go.
+   */
+  async function race(cacheKeys: () => Promise<string[]>, o: { hit: boolean }): Promise<void> {
+    const admin = await h.key('admin', 'acme');
+    const alice = await h.key('operator', 'acme');
+    const bob = await h.key('operator', 'acme');
+    if (o.hit) expect((await turnOf(await post(alice))).cached, 'her first task fills the cache').to.equal(false);
+    const held = gate.arm();
+    const id = await post(alice);
+    await held.reached;
+    expect((await cacheKeys()).filter((k) => k.startsWith('llm:')), 'the answer and the pointer naming it are cached before the turn is recorded').to.have.length(o.hit ? 3 : 2);
+    const res = await erase(admin, alice);
+    expect(res.statusCode, res.body).to.equal(204);
+    held.release();
+    const turn = await turnOf(id);
+    expect(turn).to.include({ cached: o.hit, promptHashScheme: 'hmac-sha256-salted-v1' });
+    expect((await cacheKeys()).filter((k) => k.startsWith('llm:')), "no entry of the erased subject's turns is left").to.deep.equal([]);
+    const asked = fake.requests.length;
+    expect((await turnOf(await post(bob))).cached, 'the same prompt after the erasure is asked of the model').to.equal(false);
+    expect(fake.requests.length - asked).to.equal(1);
+  }
+
+  const memoryKeys = (cache: MemoryCache) => async () => [...(cache as unknown as { entries: Map<string, unknown> }).entries.keys()];
+
+  it('in the embedded default (one process, its in-memory cache and key store): a miss the worker cached', async () => {
+    const cache = new MemoryCache();
+    await start(cache, cache, (k) => k);
+    await race(memoryKeys(cache), { hit: false });
+  });
+
+  it('in the embedded default: a hit, whose pointer the worker wrote for the turn it served', async () => {
+    const cache = new MemoryCache();
+    await start(cache, cache, (k) => k);
+    await race(memoryKeys(cache), { hit: true });
+  });
+
+  it('on MariaDB (its log, subject index and subject_keys; the worker with its own key cache): a miss', async function () {
+    await requireService(this, 'MariaDB', mysqlAvailable);
+    const db = await createTestDatabase('omc_erase_race');
+    try {
+      const cache = new MemoryCache();
+      await start(cache, cache, (k) => cachedSubjectKeys(k, { ttlMs: 3_600_000 }), db.url);
+      await race(memoryKeys(cache), { hit: false });
+    } finally {
+      // Before its database goes: the worker, then the API.
+      await runtime?.kill();
+      runtime = undefined;
+      await close?.();
+      close = undefined;
+      await db.drop();
+    }
+  });
+
+  it("a worker whose cache fails to delete the entries: the task completes all the same, and a warning names the task (they expire with LLM_CACHE_TTL_MS)", async () => {
+    const cache = new MemoryCache();
+    const noDel = new Proxy(cache, { get: (t, p) => (p === 'del' ? () => Promise.reject(new Error('cache down')) : Reflect.get(t, p, t)) }) as Cache;
+    await start(cache, noDel, (k) => k);
+    const admin = await h.key('admin', 'acme');
+    const alice = await h.key('operator', 'acme');
+    const held = gate.arm();
+    const id = await post(alice);
+    await held.reached;
+    expect((await erase(admin, alice)).statusCode).to.equal(204);
+    held.release();
+    expect((await turnOf(id)).cached).to.equal(false);
+    expect(warnings.join('\n')).to.match(/could not be taken out of the LLM response cache.*cache down/).and.include(id);
+    expect((await memoryKeys(cache)()).filter((k) => k.startsWith('llm:')), 'left to expire').to.have.length(2);
+  });
+
+  it('a worker that recorded the turn but never got to its check (the append lost after its commit): the run that resumes the task takes the entries out as it fails it TASK_INPUT_ERASED', async () => {
+    const cache = new MemoryCache();
+    await start(cache, cache, (k) => k);
+    const admin = await h.key('admin', 'acme');
+    const alice = await h.key('operator', 'acme');
+    const held = gate.arm({ lostAfter: true });
+    const id = await post(alice);
+    await held.reached;
+    expect((await erase(admin, alice)).statusCode).to.equal(204);
+    held.release();
+    const events = await waitForTask(h.store, id, ended);
+    expect(ofType(events, 'InferenceCompleted'), 'the turn was recorded').to.have.length(1);
+    expect(ofType(events, 'TaskFailed').map((e) => (e.data as { error: { code: string } }).error.code)).to.deep.equal(['TASK_INPUT_ERASED']);
+    expect((await memoryKeys(cache)()).filter((k) => k.startsWith('llm:')), "no entry of the erased subject's turn is left").to.deep.equal([]);
+  });
+
+  describe('in Redis (REDIS_URL): the worker in another process, its key cache still holding the erased key', () => {
+    const r = useRedisTestCache('omc_erase_race');
+
+    for (const hit of [false, true]) {
+      it(hit ? 'a hit' : 'a miss', async () => {
+        const workerCache = await openRedisCache(REDIS_TEST_URL, r.prefix);
+        try {
+          // Its key cache never expires here: only a read of the store itself learns of the erasure.
+          await start(r.cache, workerCache, (k) => cachedSubjectKeys(k, { ttlMs: 3_600_000 }));
+          await race(async () => Object.keys(await r.everything()).map((k) => k.slice(r.prefix.length)), { hit });
+        } finally {
+          await runtime?.kill();
+          runtime = undefined;
+          await workerCache.close();
+        }
+      });
+    }
+  });
+});
