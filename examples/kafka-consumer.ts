@@ -5,7 +5,11 @@
  *
  *   KAFKA_BROKERS=127.0.0.1:9092 npx tsx examples/kafka-consumer.ts [--group G] [--from-beginning] [--max N]
  *
- * Environment: KAFKA_BROKERS (default 127.0.0.1:9092), KAFKA_TOPIC_PREFIX (default openmcp).
+ * Environment: KAFKA_BROKERS (default 127.0.0.1:9092), KAFKA_TOPIC_PREFIX (default openmcp), and
+ * the gateway's TLS and SASL settings, read as the gateway reads them: KAFKA_SSL, KAFKA_SSL_CA_FILE,
+ * KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME,
+ * KAFKA_SASL_PASSWORD (give this consumer a principal of its own that may only read the topic).
+ * A setting that does not hold exits 2 naming it; so do credentials or a certificate the brokers refuse.
  * Started before the topic exists, it waits for the relay to create it.
  * With --max N it exits after N distinct events: 0 if every hash matched, 1 otherwise; a bad option
  * exits 2 naming it, before any broker is asked. A message that is not an event envelope, or whose
@@ -18,6 +22,9 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { catalog } from '../events';
+import { kafkaConnectError, kafkaConnectionSecurity } from '../src/bus/kafka/connection-security';
+import { loadConfig } from '../src/config';
+import { OpenMcpError } from '../src/core/errors';
 import { computeEventHash, RecordedEventSchema, type RecordedEvent } from '../src/core/envelope';
 
 // A bad option is named before any broker is asked (exit 2): a `--max` that is no count would
@@ -39,12 +46,21 @@ function refuse(expected: string): never {
 }
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+// TLS and SASL as the gateway's own clients connect (one builder for both); a bad setting exits 2 naming it.
+const security = (() => {
+  try {
+    return kafkaConnectionSecurity(loadConfig());
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+})();
 const topic = `${process.env.KAFKA_TOPIC_PREFIX ?? 'openmcp'}.events.v1`;
 const groupId = options.group;
 const max = options.max ?? Infinity;
 
 async function main(): Promise<void> {
-  const kafka = new Kafka({ brokers, clientId: 'openmcp-example-consumer', logLevel: logLevel.WARN });
+  const kafka = new Kafka({ brokers, clientId: 'openmcp-example-consumer', logLevel: logLevel.WARN, ...security });
   // Never let the broker auto-create the topic with its own defaults (partition count, 1 MiB
   // limit) when this starts before the relay has created it: it would keep them for good.
   const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
@@ -188,6 +204,8 @@ function envelopeOf(value: Buffer | null): RecordedEvent | undefined {
 }
 
 main().catch((err) => {
-  console.error(err);
+  // Credentials or a certificate refused: the settings to check, not kafkajs's stack.
+  const said = kafkaConnectError(err, { brokers, ...security });
+  console.error(said ? said.message : err instanceof OpenMcpError ? err.message : err);
   process.exit(2);
 });

@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ADMIN_KEY_ADVICE, adminKeyWeakness } from './auth/admin-key-strength';
 import { ADDRESS_PATTERN } from './core/address';
+import { kafkaConnectionSecurity } from './bus/kafka/connection-security';
 import { ConfigError, redactUrl, urlHoldsCredentials } from './core/errors';
 import { readSettingsFile } from './core/settings-text';
 import { PrivateKeySchema } from './core/private-key';
@@ -126,6 +127,18 @@ export const ConfigSchema = z.object({
     .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'comma-separated host:port list')
     .optional(),
   KAFKA_CLIENT_ID: z.string().min(1).default('openmcp'),
+  /** TLS to the brokers, checked against the system's CAs (KAFKA_SSL_CA_FILE's instead when set); unset: off, unless a KAFKA_SSL_*_FILE is set. */
+  KAFKA_SSL: onOff.optional(),
+  /** PEM of the CA(s) that signed the brokers' certificates (a private CA), trusted instead of the system's; turns TLS on. */
+  KAFKA_SSL_CA_FILE: z.string().optional(),
+  /** PEM client certificate and its key, for brokers that authenticate clients by certificate (mutual TLS); both or neither. */
+  KAFKA_SSL_CERT_FILE: z.string().optional(),
+  KAFKA_SSL_KEY_FILE: z.string().optional(),
+  /** SASL authentication to the brokers, with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (kafkaConnectionSecurity). */
+  // Kafka's own client properties write it upper-case (sasl.mechanism=SCRAM-SHA-512): taken either way.
+  KAFKA_SASL_MECHANISM: z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(['plain', 'scram-sha-256', 'scram-sha-512'])).optional(),
+  KAFKA_SASL_USERNAME: z.string().optional(),
+  KAFKA_SASL_PASSWORD: z.string().optional(),
   // At most 84: the relay's lease `relay:<prefix>.events.v1` must fit the 100 characters of leases.name.
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ -').max(84, 'at most 84 characters').default('openmcp'),
   KAFKA_CONSUMER_GROUP: z.string().min(1).default('openmcp-projector'),
@@ -377,6 +390,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       { variable: 'LLM_REDACTION' },
     );
   }
+  // The files read and the combinations checked here, so a start stops on them (main builds the clients' options again).
+  kafkaConnectionSecurity(c);
   const dataDir = isAbsolute(c.DATA_DIR) ? c.DATA_DIR : resolve(cwd, c.DATA_DIR);
   return { ...c, dataDir, databaseUrl: c.DATABASE_URL ?? `sqlite:${resolve(dataDir, 'openmcp.db')}` };
 }

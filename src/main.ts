@@ -26,6 +26,7 @@ import { checkModelFiles } from './search/embedder';
 import { CacheLeaseStore, SqlLeaseStore, type Leadership } from './leader';
 import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
 import { trackAnchorerFunds } from './proofs/anchorer-funds-gauges';
+import { kafkaConnectionSecurity, kafkaSecurityWarning } from './bus/kafka/connection-security';
 import { ConfigError, redactUrl, redactUrlsIn, ShuttingDownError } from './core/errors';
 import { untilAborted } from './core/within';
 import { dialectOf } from './db/knex';
@@ -290,7 +291,10 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     // persistence would start them again at 1. Redis only when the database is per process (SQLite).
     const leases = dialectOf(knex) === 'mysql' || !config.REDIS_URL ? new SqlLeaseStore(knex) : new CacheLeaseStore(cache);
     // kafkajs's lines go through our logger (JSON, LOG_LEVEL), not kafkajs's console logger.
-    const kafkaLog = brokers ? { logCreator: kafkaBusModule().kafkaLogCreator(logger) } : {};
+    // And TLS and SASL as KAFKA_SSL* and KAFKA_SASL_* say, for every client (relay, bus, topic ensure, lag, readiness).
+    const kafkaLog = brokers ? { ...kafkaConnectionSecurity(config), logCreator: kafkaBusModule().kafkaLogCreator(logger) } : {};
+    const kafkaWarning = brokers && kafkaSecurityWarning(config);
+    if (kafkaWarning) logger.warn({ variable: 'KAFKA_SASL_MECHANISM' }, kafkaWarning);
     let relays: RelayLeadership | undefined;
     if (brokers && roles.relay) {
       relays = relayLeadershipModule().startRelayLeadership({

@@ -14,6 +14,10 @@ import type { FastifyInstance } from 'fastify';
  * unsent (the client then opens no request on that connection), and each one's connection is
  * closed once it is answered, the head sent already or not (event streams, a head a route wrote
  * with `connection: keep-alive`). Requests arriving meanwhile are fastify's (503, `Connection: close`).
+ * A connection that has sent nothing yet (a browser's preconnect, a client pool's spare socket, the
+ * socket of a request aborted before it was written) is not idle to node either, and held the close
+ * until its client dropped it: it is ended when the close begins (one mid-way through a request's
+ * head is left to node's headersTimeout).
  * Requires `app.server` to be node's HTTP/1 server (closeIdleConnections: Node ≥ 18.2).
  * @example const app = Fastify(); endConnectionsOnClose(app); await app.listen({ port: 0 });
  */
@@ -26,10 +30,17 @@ export function endConnectionsOnClose(app: FastifyInstance): void {
   // Node's own test of idle (no request being read or answered), as the close used: once this
   // response is finished its connection is idle, unless the client has sent another request.
   const closeIdle = () => server.closeIdleConnections();
+  // Connections with no request yet: out of the set at their first request, or at their end.
+  const silent = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    silent.add(socket);
+    socket.once('close', () => silent.delete(socket));
+  });
   function forget(this: ServerResponse) {
     inFlight.delete(this);
   }
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    silent.delete(req.socket);
     if (closing) return void res.once('finish', closeIdle);
     inFlight.add(res);
     res.once('close', forget);
@@ -55,6 +66,8 @@ export function endConnectionsOnClose(app: FastifyInstance): void {
       res.once('finish', closeIdle);
     }
     inFlight.clear();
+    for (const socket of silent) if (socket.bytesRead === 0) socket.destroy();
+    silent.clear();
     done();
   });
 }

@@ -2,6 +2,7 @@ import { Kafka, logLevel, type KafkaConfig, type Message, type Producer } from '
 import type { Registry } from 'prom-client';
 import type { RecordedEvent } from '../core/envelope';
 import { errorCodeOf } from '../core/errors';
+import { kafkaConnectError } from '../bus/kafka/connection-security';
 import type { CheckpointStore } from '../checkpoints/port';
 import type { EventStore } from '../eventstore/port';
 import { eventsAfter } from '../eventstore/events-after';
@@ -148,7 +149,8 @@ export class Relay {
     try {
       partitions = await ensureEventsTopic(this.kafkaConfig, this.topic, this.options);
     } catch (err) {
-      throw new RelayTopicError(this.topic, err);
+      // Credentials or TLS refused: said with the settings to check, not as the topic's fault.
+      throw kafkaConnectError(err, this.kafkaConfig) ?? new RelayTopicError(this.topic, err);
     }
     await checkPartitionCount(this.checkpoints, this.topic, partitions);
     this.partitions = partitions;
@@ -190,7 +192,9 @@ export class Relay {
       allowAutoTopicCreation: false,
       createPartitioner: guardedPartitioner(this.topic, () => this.partitions),
     });
-    await producer.connect();
+    await producer.connect().catch((err: unknown) => {
+      throw kafkaConnectError(err, this.kafkaConfig) ?? err;
+    });
     return producer;
   }
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Agent, request, type IncomingMessage, type ServerResponse } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { endConnectionsOnClose } from '../../src/api/end-connections-on-close';
@@ -95,6 +95,49 @@ describe('endConnectionsOnClose: keep-alive connections in use at close end afte
     await closing;
     release();
     expect(await until(log)).to.deep.equal(['answered', 'connection ended', 'closed']);
+  });
+
+  // A browser's preconnect, a client pool's spare socket, the socket of a request aborted before
+  // it was sent: node's close ends idle connections only, and one that never sent a request is not
+  // idle to it, so the close waited for its client (the gateway's drain to SHUTDOWN_DEADLINE_MS, exit 1).
+  it('a connection that sent no request: ended at close, and the close resolves', async () => {
+    const log: string[] = [];
+    const accepted = new Promise<void>((r) => app.server.once('connection', () => r()));
+    const { port } = app.server.address() as { port: number };
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    socket.once('close', () => log.push('connection ended'));
+    await accepted;
+    void app.close().then(() => log.push('closed'));
+    for (const end = Date.now() + 10_000; log.length < 2 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+    socket.destroy();
+    expect(log, 'within 10 s, far below node\'s 60 s headersTimeout the close waited for').to.have.members(['connection ended', 'closed']);
+  });
+
+  // The cut is for connections that sent nothing: one whose request head is on its way (a slow
+  // client, a large head split across packets) is not cut mid-request; it is answered (fastify's
+  // 503 while closing, Connection: close) and then ends, and the close resolves after it.
+  it('a connection whose request head is partly sent at close: not cut, answered once complete, then the close resolves', async () => {
+    const log: string[] = [];
+    const accepted = new Promise<Socket>((r) => app.server.once('connection', r));
+    const { port } = app.server.address() as { port: number };
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    socket.on('error', (err) => log.push(`error ${(err as NodeJS.ErrnoException).code}`));
+    socket.on('data', (chunk) => (answer += chunk.toString()));
+    socket.once('close', () => log.push('connection ended'));
+    socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n');
+    const server = await accepted;
+    for (const end = Date.now() + 10_000; server.bytesRead === 0 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
+    expect(server.bytesRead, 'the server read the partial head').to.be.above(0);
+    void app.close().then(() => log.push('closed'));
+    await closing;
+    socket.write('\r\n');
+    for (const end = Date.now() + 10_000; log.length < 2 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+    socket.destroy();
+    expect(answer.split('\r\n')[0], 'the completed request was answered, not cut').to.equal('HTTP/1.1 503 Service Unavailable');
+    expect(answer.toLowerCase()).to.contain('connection: close');
+    expect(log).to.have.members(['connection ended', 'closed']);
   });
 });
 

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +38,40 @@ describe('openmcp in process: the same exit code, stdout and stderr as bin/openm
       expect(inProcess).to.deep.equal({ status: real.status, stdout: real.stdout, stderr: real.stderr });
     });
   }
+
+  // Tests run the CLI against a gateway in this same process: what the gateway (or anything else
+  // of the test process) writes while the command runs is not the command's output, which a test
+  // compares whole (`to.equal('')`, a JSON line per line), and it still reaches the real stream.
+  it("writes of the rest of the process while the command runs (an in-process gateway's) are not the command's", async () => {
+    let requests = 0;
+    const server = createServer((req, res) => {
+      requests++;
+      process.stdout.write(`gateway stdout: ${req.method} ${req.url}\n`);
+      process.stderr.write(`gateway stderr: ${req.method} ${req.url}\n`);
+      console.error('gateway console.error');
+      res.writeHead(503, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ type: 'about:blank', title: 'down', status: 503, code: 'DEPENDENCY_UNAVAILABLE', detail: 'down' }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const passedOn: string[] = [];
+    const { out, err } = { out: process.stdout.write, err: process.stderr.write };
+    const spy = (chunk: string | Uint8Array) => (passedOn.push(String(chunk)), true);
+    process.stdout.write = spy as typeof process.stdout.write;
+    process.stderr.write = spy as typeof process.stderr.write;
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const r = await openmcpInProcess(['tasks', 'list'], { ...ENV, OPENMCP_URL: url });
+      expect(passedOn.join(''), 'the gateway reached').to.include('gateway stdout: GET /v1/tasks');
+      expect(r.stdout + r.stderr, "the gateway's lines are not the command's").to.not.include('gateway');
+      expect(r.status, 'the command failed as its own (503)').to.equal(1);
+      expect(r.stderr).to.include('DEPENDENCY_UNAVAILABLE');
+    } finally {
+      process.stdout.write = out;
+      process.stderr.write = err;
+      await new Promise((r) => server.close(r));
+    }
+    // (the client retries a 503: three lines per request)
+    expect(passedOn.filter((l) => l.startsWith('gateway')), 'each line reached the real stream').to.have.length(3 * requests);
+  });
 
   it('leaves process.exit, process.exitCode, the output streams and the environment as they were', async () => {
     const mochas = process.exitCode;

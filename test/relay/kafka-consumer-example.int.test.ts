@@ -9,16 +9,19 @@ import { computeEventHash, createEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import { Relay } from '../../src/relay';
 import { appendEvents, brokerAndLogPerSuite, openTestLog, type TestLog } from './event-log-fixture';
+import { kafkaConnectionSecurity } from '../../src/bus/kafka/connection-security';
+import { loadConfig } from '../../src/config';
+import { kafkaTestTls, kafkaTlsFile, startKafkaBroker, type KafkaBroker } from '../support/kafka-broker';
 
 const example = join(__dirname, '..', '..', 'examples', 'kafka-consumer.ts');
 
-function runExample(brokers: string[], args: string[], prefix = 'example'): Promise<{ code: number; stdout: string }> {
+function runExample(brokers: string[], args: string[], prefix = 'example', env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['--import', 'tsx', example, ...args],
-      { env: { ...process.env, KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix }, timeout: 30_000 },
-      (err, stdout) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout }),
+      { env: { ...process.env, KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, ...env }, timeout: 30_000 },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -183,5 +186,43 @@ describe('examples/kafka-consumer.ts', function () {
     expect(run.stdout, run.stdout).to.match(/BAD p\d+@\d+ not an event envelope/);
     expect(run.stdout).to.contain('7 events, 3 hash mismatches');
     expect(run.code).to.equal(1);
+  });
+});
+
+describe('examples/kafka-consumer.ts against brokers that require TLS and SASL', function () {
+  this.timeout(60_000);
+  let broker: KafkaBroker;
+  let log: TestLog;
+  before(async () => {
+    broker = await startKafkaBroker({ tls: kafkaTestTls(), sasl: { mechanisms: ['SCRAM-SHA-256'], users: { relay: 'relay-secret', reader: 'reader-secret' } } });
+    log = await openTestLog();
+  });
+  after(async () => {
+    await log?.close();
+    await broker?.stop();
+  });
+  const settings = (user: string, password: string) => ({ KAFKA_SSL_CA_FILE: kafkaTlsFile('ca.pem'), KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: user, KAFKA_SASL_PASSWORD: password });
+
+  it('connects with the gateway\'s KAFKA_SSL* and KAFKA_SASL_* settings and checks what the relay published; a wrong password exits 2 naming KAFKA_SASL_*', async () => {
+    const stored = await appendEvents(log.store, 2, 2);
+    const relay = new Relay(log.store, log.checkpoints, { brokers: broker.brokers, topic: 'secure.events.v1', registry: new Registry(), kafka: { ...kafkaConnectionSecurity(loadConfig(settings('relay', 'relay-secret'), '/x')), logLevel: logLevel.NOTHING } });
+    await relay.start();
+    await relay.waitFor();
+    await relay.stop();
+
+    const run = await runExample(broker.brokers, ['--group', 'secure', '--from-beginning', '--max', String(stored.length)], 'secure', settings('reader', 'reader-secret'));
+    expect(run.stdout, run.stdout + run.stderr).to.contain(`${stored.length} events, 0 hash mismatches`);
+    expect(run.code).to.equal(0);
+
+    const refused = await runExample(broker.brokers, ['--group', 'secure2', '--from-beginning', '--max', '1'], 'secure', settings('reader', 'wrong-secret'));
+    expect(refused.code, refused.stdout + refused.stderr).to.equal(2);
+    expect(refused.stderr).to.match(/refused this client's SASL authentication: .*; check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
+    expect(refused.stderr).not.to.contain('wrong-secret');
+  });
+
+  it('a setting that does not hold exits 2 naming it, before any broker is asked', async () => {
+    const run = await runExample(broker.brokers, ['--max', '1'], 'secure', { KAFKA_SASL_MECHANISM: 'scram-sha-256' });
+    expect(run.code).to.equal(2);
+    expect(run.stderr).to.contain('KAFKA_SASL_MECHANISM=scram-sha-256 needs KAFKA_SASL_USERNAME too');
   });
 });

@@ -15,6 +15,7 @@ import { clientFromEnvironment } from '../../src/sdk/from-env';
 import type { OpenMcpClient } from '../../src/sdk/client';
 import { makeGatewayHarness } from '../api/support/gateway-harness';
 import type { Harness } from '../api/support/harness';
+import { openmcpInProcess } from '../support/openmcp-in-process';
 
 const run = promisify(execFile);
 const OPENMCP = join(__dirname, '..', '..', 'bin', 'openmcp');
@@ -191,43 +192,49 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
     expect(lines).to.deep.equal([]);
   });
 
-  it('the real command: `openmcp mcp servers add NAME -- COMMAND ARGS…` registers a stdio server (admin), options after -- belong to the server', async () => {
-    const env = { ...process.env, OPENMCP_URL: url, OPENMCP_API_KEY: keys.admin };
-    const added = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'add', 'local', '--', process.execPath, '--require', require.resolve('tsx/cjs'), EXAMPLES_STDIO_SERVER], { env });
+  // The command lines of `openmcp mcp servers`, run in process (test/support/openmcp-in-process.ts):
+  // what they send and print. The two tests after them add a server with bin/openmcp, a process
+  // without the gateway's variable.
+  const openmcp = (...args: string[]) => openmcpInProcess(args, { OPENMCP_URL: url, OPENMCP_API_KEY: keys.admin });
+
+  it('the command line: `openmcp mcp servers add NAME -- COMMAND ARGS…` registers a stdio server (admin), options after -- belong to the server', async () => {
+    const added = await openmcp('mcp', 'servers', 'add', 'local', '--', process.execPath, '--require', require.resolve('tsx/cjs'), EXAMPLES_STDIO_SERVER);
+    expect(added.status, added.stderr).to.equal(0);
     expect(added.stdout).to.match(/^registered local \(stdio\)\s+id \S+/);
-    const listed = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'list', '--json'], { env });
+    const listed = await openmcp('mcp', 'servers', 'list', '--json');
+    expect(listed.status, listed.stderr).to.equal(0);
     const local = listed.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((s: { name: string }) => s.name === 'local');
     expect(local).to.include({ transport: 'stdio' });
     expect(gw.listTools('acme').map((t) => t.name)).to.include('local__echo');
-    const failed = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'add', 'broken'], { env }).then(() => undefined, (e: { code: number; stdout: string; stderr: string }) => e);
-    expect(failed?.code, 'a command line it cannot run, as a parser refusal').to.equal(2);
-    expect(failed?.stderr).to.match(/^error: give the server: a command after --/m).and.include('Usage: openmcp mcp servers add');
+    const failed = await openmcp('mcp', 'servers', 'add', 'broken');
+    expect(failed.status, 'a command line it cannot run, as a parser refusal').to.equal(2);
+    expect(failed.stderr).to.match(/^error: give the server: a command after --/m).and.include('Usage: openmcp mcp servers add');
   });
 
-  it("the real command: --timeout-ms and --max-concurrent set the server's own limits, shown by list; a bad value exits 2 (a command line it cannot run) naming the option", async () => {
-    const env = { ...process.env, OPENMCP_URL: url, OPENMCP_API_KEY: keys.admin };
-    const added = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'add', 'patient', '--url', upstream.url, '--timeout-ms', '120000', '--max-concurrent', '2'], { env });
+  it("the command line: --timeout-ms and --max-concurrent set the server's own limits, shown by list; a bad value exits 2 (a command line it cannot run) naming the option", async () => {
+    const added = await openmcp('mcp', 'servers', 'add', 'patient', '--url', upstream.url, '--timeout-ms', '120000', '--max-concurrent', '2');
+    expect(added.status, added.stderr).to.equal(0);
     expect(added.stdout).to.match(/^registered patient \(http\).*timeout 120000 ms, 2 in flight/);
-    const listed = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'list'], { env });
+    const listed = await openmcp('mcp', 'servers', 'list');
     expect(listed.stdout).to.match(/patient.*timeout 120000 ms, 2 in flight/);
     expect(gw.listServers('acme').find((s) => s.name === 'patient')?.limits).to.deep.equal({ timeoutMs: 120_000, maxConcurrent: 2 });
-    const bad = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'add', 'odd', '--url', upstream.url, '--timeout-ms', '30s'], { env }).then(() => undefined, (e: { code: number; stderr: string }) => e);
-    expect(bad?.code).to.equal(2);
-    expect(bad?.stderr).to.match(/--timeout-ms takes a whole number/);
+    const bad = await openmcp('mcp', 'servers', 'add', 'odd', '--url', upstream.url, '--timeout-ms', '30s');
+    expect(bad.status).to.equal(2);
+    expect(bad.stderr).to.match(/--timeout-ms takes a whole number/);
     expect(gw.listServers('acme').map((s) => s.name)).not.to.include('odd');
   });
 
-  it("the real command: --connect-timeout-ms sets the server's own connect timeout, shown by add and list; outside 1000 to 300000 it exits 2 naming the option and the bounds, nothing registered", async () => {
-    const env = { ...process.env, OPENMCP_URL: url, OPENMCP_API_KEY: keys.admin };
-    const added = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'add', 'starter', '--url', upstream.url, '--connect-timeout-ms', '60000', '--max-concurrent', '2'], { env });
+  it("the command line: --connect-timeout-ms sets the server's own connect timeout, shown by add and list; outside 1000 to 300000 it exits 2 naming the option and the bounds, nothing registered", async () => {
+    const added = await openmcp('mcp', 'servers', 'add', 'starter', '--url', upstream.url, '--connect-timeout-ms', '60000', '--max-concurrent', '2');
+    expect(added.status, added.stderr).to.equal(0);
     expect(added.stdout).to.match(/^registered starter \(http\).*connect timeout 60000 ms, 2 in flight/);
-    const listed = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'list'], { env });
+    const listed = await openmcp('mcp', 'servers', 'list');
     expect(listed.stdout).to.match(/starter.*connect timeout 60000 ms, 2 in flight/);
     expect(gw.listServers('acme').find((s) => s.name === 'starter')?.limits).to.deep.equal({ connectTimeoutMs: 60_000, maxConcurrent: 2 });
     for (const value of ['999', '300001', '10s']) {
-      const bad = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'add', 'odd', '--url', upstream.url, '--connect-timeout-ms', value], { env }).then(() => undefined, (e: { code: number; stderr: string }) => e);
-      expect(bad?.code, value).to.equal(2);
-      expect(bad?.stderr, value).to.match(/--connect-timeout-ms takes a whole number from 1000 to 300000 \(ms, 1 s to 5 min\)/);
+      const bad = await openmcp('mcp', 'servers', 'add', 'odd', '--url', upstream.url, '--connect-timeout-ms', value);
+      expect(bad.status, value).to.equal(2);
+      expect(bad.stderr, value).to.match(/--connect-timeout-ms takes a whole number from 1000 to 300000 \(ms, 1 s to 5 min\)/);
     }
     expect(gw.listServers('acme').map((s) => s.name)).not.to.include('odd');
   });
@@ -246,7 +253,8 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
       expect(gw.listTools('acme').map((t) => t.name)).to.include('hosted__echo');
       expect(hosted.requests.length).to.be.greaterThan(0);
       expect(hosted.requests.filter((q) => !q.authorized)).to.deep.equal([]);
-      const listed = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'list', '--json'], { env });
+      // In process, where the variable is set: the list shows the reference the gateway keeps, still not the value.
+      const listed = await openmcp('mcp', 'servers', 'list', '--json');
       expect(listed.stdout).to.include(`"Authorization":"Bearer \${env:${variable}}"`).and.not.include(secret);
     } finally {
       delete process.env[variable];
@@ -267,12 +275,12 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
       expect(added.stdout).to.not.include(secret);
       const r = await gw.callTool({ tenant: 'acme', actor: { kind: 'user', id: 'test' } }, 'probe__env_digest', { name: 'TOKEN' });
       expect((r.content as { text: string }[])[0].text).to.equal(createHash('sha256').update(secret).digest('hex'));
-      // A value as such is refused before anything is sent.
-      const literal = await run(process.execPath, [...argv.slice(0, 4), 'literal', '--env', `TOKEN=${secret}`, ...argv.slice(6)], { env }).catch((e: { code: number; stdout: string; stderr: string }) => e);
-      expect((literal as { code?: number }).code).to.equal(2);
+      // A value as such is refused before anything is sent (in process, as the list after it).
+      const literal = await openmcp(...argv.slice(1, 4), 'literal', '--env', `TOKEN=${secret}`, ...argv.slice(6));
+      expect(literal.status).to.equal(2);
       expect(literal.stdout + literal.stderr).to.include("--env 'TOKEN=${env:TOKEN}'").and.not.include(secret);
       expect(gw.listServers('acme').map((s) => s.name)).not.to.include('literal');
-      const listed = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'list', '--json'], { env });
+      const listed = await openmcp('mcp', 'servers', 'list', '--json');
       expect(listed.stdout).to.include(`"env":{"TOKEN":"\${env:${variable}}"}`).and.not.include(secret);
     } finally {
       delete process.env[variable];

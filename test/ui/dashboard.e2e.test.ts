@@ -287,15 +287,22 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     // JSON.parse keeps the last "tenant", other readers the first: the checks would pass on the real one.
     const twice = proof.replace('"event":{', '"event":{"tenant":"mallory",');
     const proofPath = `**/v1/events/${submitted.id}/proof`;
-    await page.route(proofPath, (r) => r.fulfill({ status: 200, contentType: 'application/json', body: twice }));
+    let served = 0;
+    await page.route(proofPath, (r) => (served++, r.fulfill({ status: 200, contentType: 'application/json', body: twice })));
     try {
-      // From another page: the verify page of this very event may be the one on screen, with its checks.
-      await page.goto(`${gw.url}/ui#/tasks`);
+      // From another page, on screen before going on: the verify page of this very event may be the one
+      // shown, with its checks, and the view stays as it is when the route it reads from location.hash
+      // has not changed. Two hash changes the page handles only after both (the second page.goto came
+      // before the first's hashchange: seen in CI once, no .error within 30 s) leave it so, fetching nothing.
+      await page.goto(`${gw.url}/ui#/`);
+      await page.getByRole('heading', { name: 'Live activity' }).waitFor();
       await page.goto(`${gw.url}/ui#/verify/${submitted.id}`);
       await page.locator('.error').waitFor({ timeout: 30_000 }).catch(async (err: Error) => {
-        // Say what the page shows instead (in CI once: no .error within 30 s).
-        throw new Error(`${err.message}\npage ${page.url()} shows: ${(await page.locator('main').innerText().catch(() => '?')).slice(0, 500)}`);
+        // Say what the page shows instead: its heading, the proof's source, a verdict, and whether it fetched the proof.
+        const shows = await page.locator('main h1, main [data-source], main [data-verdict]').allInnerTexts().catch(() => ['?']);
+        throw new Error(`${err.message}\npage ${page.url()} (the proof fetched ${served} times since it was routed) shows: ${shows.join(' | ').slice(0, 500)}`);
       });
+      expect(served, 'the page fetched the proof it refuses').to.be.greaterThan(0);
       expect(await page.locator('.error').innerText()).to.contain(`The gateway's answer for event ${submitted.id} names "tenant" twice in one object`);
       expect(await page.locator('[data-verdict]').count()).to.equal(0);
     } finally {

@@ -1,6 +1,7 @@
 import { context } from '@opentelemetry/api';
 import { Kafka, logLevel, type Admin, type Consumer, type KafkaConfig } from 'kafkajs';
 import { ConfigError, OpenMcpError, UnavailableError } from '../../core/errors';
+import { kafkaConnectError } from './connection-security';
 import { startConsumeSpans } from '../../telemetry/kafka-trace-headers';
 import { READINESS_CHECK_TIMEOUT_MS } from '../../telemetry/readiness-check';
 import type { RecordedEvent } from '../../core/envelope';
@@ -195,7 +196,7 @@ export class KafkaBus implements Bus {
     await consumer.connect().catch((err: Error) => {
       abandon();
       // kafkajs's own error prints as a stack of its internals, naming no setting.
-      throw new UnavailableError('kafka', `cannot connect to ${this.options.brokers.join(',')} (KAFKA_BROKERS): ${err.message}`, err);
+      throw kafkaConnectError(err, this.kafkaConfig) ?? new UnavailableError('kafka', `cannot connect to ${this.options.brokers.join(',')} (KAFKA_BROKERS): ${err.message}`, err);
     });
     try {
       await consumer.subscribe({ topic: this.topic, fromBeginning: options.start !== 'end' });
@@ -240,7 +241,9 @@ export class KafkaBus implements Bus {
     } catch (err) {
       abandon();
       await consumer.disconnect();
-      throw (err as { type?: unknown }).type === 'UNKNOWN_TOPIC_OR_PARTITION' ? new KafkaTopicMissingError(this.topic, createFailure, err) : err;
+      if ((err as { type?: unknown }).type === 'UNKNOWN_TOPIC_OR_PARTITION') throw new KafkaTopicMissingError(this.topic, createFailure, err);
+      // A SASL listener lets a client without SASL connect, and closes on its first request (here).
+      throw kafkaConnectError(err, this.kafkaConfig) ?? err;
     }
   }
 
@@ -383,7 +386,8 @@ export class KafkaBus implements Bus {
       // A failed connect or request is not kept: the next check connects afresh.
       if (this.probe === probe) this.probe = undefined;
       void probe.then((a) => a.disconnect(), () => undefined);
-      throw err;
+      // /readyz's detail: credentials or TLS refused, named with the settings to check.
+      throw kafkaConnectError(err, this.kafkaConfig) ?? err;
     }
   }
 

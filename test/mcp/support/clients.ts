@@ -4,6 +4,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { mcpGatewayPlugin, type McpGatewayPluginOptions, type McpPrincipal } from '../../../src/mcp/gateway-plugin';
 import type { McpGateway } from '../../../src/mcp/gateway';
+import { endConnectionsOnClose } from '../../../src/api/end-connections-on-close';
 
 /** Test keys: `Bearer key-<tenant>-<actor>` authenticates as that tenant and user. */
 export async function trivialAuth(request: { headers: Record<string, unknown> }): Promise<McpPrincipal | null> {
@@ -11,13 +12,18 @@ export async function trivialAuth(request: { headers: Record<string, unknown> })
   return m ? { tenant: m[1], actor: { kind: 'user', id: m[2] } } : null;
 }
 
-/** Fastify with the /mcp plugin (`trivialAuth`, then `options`), listening on a free port. */
+/**
+ * Fastify with the /mcp plugin (`trivialAuth`, then `options`), listening on a free port. Its close
+ * ends connections as buildApp's does (endConnectionsOnClose): a client's spare connection held it
+ * until the client dropped it (4 s for fetch's).
+ */
 export async function startGatewayHttp(
   gateway: McpGateway,
   options: Partial<Omit<McpGatewayPluginOptions, 'gateway'>> = {},
   logger: FastifyServerOptions['logger'] = false,
 ): Promise<{ app: FastifyInstance; url: string }> {
   const app = Fastify({ logger });
+  endConnectionsOnClose(app);
   await app.register(mcpGatewayPlugin, { gateway, authenticate: trivialAuth, ...options });
   await app.listen({ port: 0, host: '127.0.0.1' });
   return { app, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/mcp` };

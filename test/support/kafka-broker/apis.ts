@@ -30,13 +30,14 @@ export type Request = { apiKey: number; apiVersion: number; clientId: string; re
 export const API: Record<number, string> = {
   0: 'Produce', 1: 'Fetch', 2: 'ListOffsets', 3: 'Metadata', 8: 'OffsetCommit', 9: 'OffsetFetch',
   10: 'FindCoordinator', 11: 'JoinGroup', 12: 'Heartbeat', 13: 'LeaveGroup', 14: 'SyncGroup',
-  18: 'ApiVersions', 19: 'CreateTopics', 22: 'InitProducerId',
+  17: 'SaslHandshake', 18: 'ApiVersions', 19: 'CreateTopics', 22: 'InitProducerId', 36: 'SaslAuthenticate',
 };
 
 /** [min, max] per API key: only non-flexible versions, whose layouts are written below. */
 const VERSIONS: [number, number, number][] = [
   [0, 3, 7], [1, 4, 11], [2, 1, 4], [3, 0, 6], [8, 2, 5], [9, 1, 5], [10, 0, 2],
-  [11, 0, 5], [12, 0, 3], [13, 0, 3], [14, 0, 3], [18, 0, 2], [19, 0, 3], [22, 0, 1],
+  [11, 0, 5], [12, 0, 3], [13, 0, 3], [14, 0, 3], [17, 0, 1], [18, 0, 2], [19, 0, 3], [22, 0, 1],
+  [36, 0, 1],
 ];
 
 const E = { UNKNOWN_TOPIC_OR_PARTITION: 3, OFFSET_OUT_OF_RANGE: 1, LEADER_NOT_AVAILABLE: 5, UNSUPPORTED_VERSION: 35, TOPIC_ALREADY_EXISTS: 36, INVALID_PARTITIONS: 37 };

@@ -1,10 +1,12 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { EventEmitter } from 'node:events';
 import { Reader, Writer } from './codec';
 import { GroupCoordinator } from './group-coordinator';
 import { PartitionLog } from './partition-log';
 import { batchCrcValid, readBatchHeader, splitBatches } from './record-batch';
 import { API, handleRequest, type ApiContext } from './apis';
+import { saslExchange, type SaslExchange, type SaslServerOptions } from './sasl';
 
 export type KafkaBrokerOptions = {
   /** 0 (default) picks a free port. */
@@ -32,6 +34,18 @@ export type KafkaBrokerOptions = {
    * INVALID_SESSION_TIMEOUT (26), as Kafka does.
    */
   groupSessionTimeoutMs?: { min: number; max: number };
+  /**
+   * Serve TLS only (Kafka's SSL / SASL_SSL listener): `key` and `cert` of the broker, and for mutual
+   * TLS `ca` with `requestCert: true` (a client without a certificate that CA signed is refused).
+   * The test material is in test/fixtures/kafka-tls (kafkaTestTls).
+   */
+  tls?: Pick<TlsOptions, 'key' | 'cert' | 'ca' | 'requestCert'>;
+  /**
+   * Require SASL authentication (Kafka's SASL_PLAINTEXT / SASL_SSL listener): a connection may
+   * send ApiVersions, SaslHandshake and SaslAuthenticate until it has authenticated; any other
+   * request, or a failed authentication, closes it, as Kafka does.
+   */
+  sasl?: SaslServerOptions;
 };
 
 /** An error the broker answers one produce request's partition with (see failProduce). */
@@ -95,6 +109,9 @@ export type KafkaBroker = {
   stop(): Promise<void>;
 };
 
+/** One connection's SASL progress. */
+type SaslState = { authenticated: boolean; exchange?: SaslExchange };
+
 const NODE_ID = 0;
 const MAX_FRAME = 100 * 1024 * 1024;
 
@@ -143,7 +160,10 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     return f.error;
   };
 
-  const server: Server = createServer((socket) => serve(socket));
+  const tls = options.tls;
+  const server: Server = tls
+    ? createTlsServer({ ...tls, rejectUnauthorized: tls.requestCert === true }, (socket) => serve(socket)).on('tlsClientError', () => undefined)
+    : createServer((socket) => serve(socket));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => resolve());
@@ -209,6 +229,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     sockets.add(socket);
     let pending = Buffer.alloc(0);
     let chain = Promise.resolve();
+    const auth: SaslState = { authenticated: !options.sasl };
     socket.on('data', (chunk) => {
       pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
       while (pending.length >= 4) {
@@ -217,14 +238,14 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
         if (pending.length < 4 + size) break;
         const frame = pending.subarray(4, 4 + size);
         pending = pending.subarray(4 + size);
-        chain = chain.then(() => answer(socket, frame));
+        chain = chain.then(() => answer(socket, frame, auth));
       }
     });
     socket.on('error', () => undefined);
     socket.on('close', () => sockets.delete(socket));
   }
 
-  async function answer(socket: Socket, frame: Buffer): Promise<void> {
+  async function answer(socket: Socket, frame: Buffer, auth: SaslState): Promise<void> {
     if (socket.destroyed) return;
     const r = new Reader(frame);
     const apiKey = r.int16();
@@ -233,6 +254,17 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     const correlationId = r.int32();
     const clientId = r.nullableString() ?? '';
     const w = new Writer().int32(correlationId);
+    if (apiKey === 17 || apiKey === 36) {
+      const close = saslRequest(auth, apiKey, apiVersion, r, w);
+      if (!socket.destroyed) socket.write(w.frame());
+      if (close) socket.end();
+      return;
+    }
+    // Kafka closes a SASL listener's connection that sends anything else before it authenticated.
+    if (!auth.authenticated && apiKey !== 18) {
+      socket.destroy();
+      return;
+    }
     try {
       const body = await handleRequest(ctx, { apiKey, apiVersion, clientId, reader: r }, w);
       if (body === 'no-response') return;
@@ -243,6 +275,28 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
       return;
     }
     if (!socket.destroyed) socket.write(w.frame());
+  }
+
+  /** Answers SaslHandshake (17) or SaslAuthenticate (36) into `w`; true when the connection is to be closed after it (a failed authentication). */
+  function saslRequest(auth: SaslState, apiKey: number, v: number, r: Reader, w: Writer): boolean {
+    const enabled = options.sasl?.mechanisms ?? [];
+    if (apiKey === 17) {
+      const mechanism = r.string().toUpperCase();
+      const offered = enabled.find((m) => m === mechanism);
+      // 33 UNSUPPORTED_SASL_MECHANISM; 34 ILLEGAL_SASL_STATE after authentication, and on a listener
+      // without SASL (Kafka answers a SaslHandshake there so, from its request handler).
+      const error = !options.sasl || (auth.authenticated && auth.exchange) ? 34 : offered ? 0 : 33;
+      if (offered && !error) auth.exchange = saslExchange(offered, options.sasl!.users);
+      w.int16(error).array(enabled, (x, m) => x.string(m));
+      return error !== 0;
+    }
+    const bytes = r.bytes();
+    const step = auth.exchange && !auth.authenticated ? auth.exchange.step(bytes) : { reply: Buffer.alloc(0), error: 'SaslAuthenticate before SaslHandshake', done: true, state: true };
+    const error = !step.error ? 0 : 'state' in step ? 34 : 58;
+    w.int16(error).nullableString(step.error ?? null).nullableBytes(step.reply);
+    if (v >= 1) w.int64(0);
+    if (step.done && !step.error) auth.authenticated = true;
+    return error !== 0;
   }
 
   return {
