@@ -786,6 +786,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
 const DATA_DIR_PROBLEMS: Readonly<Record<string, string>> = {
   EEXIST: 'is a file, not a directory',
   ENOTDIR: 'cannot be made: a part of its path is a file, not a directory',
+  // recursive mkdir makes every missing part: one it still finds missing is a link to nowhere (a volume not mounted?).
+  ENOENT: 'cannot be made: it, or a part of its path, is a symbolic link to a path that does not exist',
   EACCES: 'cannot be made: this process lacks the permission',
   EPERM: 'cannot be made: this process lacks the permission',
   EROFS: 'cannot be made: the file system is read-only',
