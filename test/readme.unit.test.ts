@@ -255,4 +255,22 @@ describe('README', () => {
       expect(anchors, `${m[1]}#${m[2]}`).to.include(m[2]);
     }
   });
+
+  it('names only files and folders of the repository that exist (examples/mcp-http/server.ts, src/sdk…), so every command shown runs from a clone', () => {
+    const paths = [...readme.matchAll(/(?<![\w/.$-])(?:\$PWD\/)?((?:bin|contracts|docs|events|examples|infra|migrations|projections|scripts|src|test|ui)\/[\w./-]*\w)/g)].map((m) => m[1]).filter((p) => !p.includes('*'));
+    expect(paths).to.include.members(['examples/mcp-http/server.ts', 'examples/mcp-stdio/server.ts']);
+    for (const p of new Set(paths)) expect(existsSync(join(ROOT, p)), p).to.equal(true);
+  });
+
+  it('names only sections the docs have, where it sends a reader to one by name (docs/operations.md, "Rotating keys")', () => {
+    // A section is a heading (`## Rotating keys`, `### Sealed answers (…)`) or a paragraph's bold run-in (`**Health across replicas.**`).
+    const flat = (t: string) => t.replace(/\s+/g, ' ').trim();
+    const refs = [...readme.matchAll(/\b(docs\/[a-z-]+\.md)\]?(?:\([^)]*\))?,? "([^"]+)"/g)].map((m) => [m[1], flat(m[2])] as const);
+    expect(refs.length, 'README sends readers to sections by name').to.be.greaterThan(5);
+    for (const [file, section] of refs) {
+      const text = readFileSync(join(ROOT, file), 'utf8');
+      const sections = [...text.matchAll(/^#{1,6} (.+)$/gm), ...text.matchAll(/\*\*([^*]+)\*\*/g)].map((m) => flat(m[1]));
+      expect(sections.some((h) => h === section || h.startsWith(`${section} (`) || h.replace(/[.:]$/, '') === section), `${file}, "${section}"`).to.equal(true);
+    }
+  });
 });
