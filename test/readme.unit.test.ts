@@ -56,6 +56,14 @@ describe('README', () => {
     expect(missing, 'variables missing from docs/configuration.md').to.deep.equal([]);
   });
 
+  it('keeps in its Configuration section the variables that switch each part to production, PORT and DATA_DIR, and a link to the full table', () => {
+    const orientation = section(readme, 'Configuration');
+    const switches = ['DATABASE_URL', 'REDIS_URL', 'KAFKA_BROKERS', 'KURRENTDB_URL', 'CHAIN_RPC_URL', 'ANCHOR_CONTRACT', 'ANCHORER_PRIVATE_KEY', 'ANCHORER_KEYSTORE', 'OPENAI_BASE_URL', 'OPENAI_API_KEY', 'EMBEDDING_MODEL_DIR', 'PORT', 'DATA_DIR'];
+    expect(switches.filter((v) => !(CONFIG_VARIABLES as string[]).includes(v)), 'settings the schema has').to.deep.equal([]);
+    expect(switches.filter((v) => !orientation.includes(`\`${v}`)), "missing from README's Configuration").to.deep.equal([]);
+    expect(orientation).to.include('](docs/configuration.md)');
+  });
+
   it("states each variable's default as the schema has it", () => {
     const defaults = ConfigSchema.parse({}) as Record<string, unknown>;
     // Without a schema default: unset (—), made at first start (generated), or derived from another setting.
