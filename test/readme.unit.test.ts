@@ -294,15 +294,73 @@ describe('README', () => {
     for (const p of new Set(paths)) expect(existsSync(join(ROOT, p)), p).to.equal(true);
   });
 
-  it('names (README, docs/configuration.md, docs/interfaces.md) only sections the docs have, where it sends a reader to one by name (docs/operations.md, "Rotating keys")', () => {
-    // A section is a heading (`## Rotating keys`, `### Sealed answers (…)`) or a paragraph's bold run-in (`**Health across replicas.**`).
-    const flat = (t: string) => t.replace(/\s+/g, ' ').trim();
-    const refs = Object.values(PAGES).flatMap((text) => [...text.matchAll(/\b(docs\/[a-z-]+\.md)\]?(?:\([^)]*\))?,? "([^"]+)"/g)].map((m) => [m[1], flat(m[2])] as const));
-    expect(refs.length, 'README and the docs it moved to send readers to sections by name').to.be.greaterThan(5);
-    for (const [file, section] of refs) {
-      const text = readFileSync(join(ROOT, file), 'utf8');
-      const sections = [...text.matchAll(/^#{1,6} (.+)$/gm), ...text.matchAll(/\*\*([^*]+)\*\*/g)].map((m) => flat(m[1]));
-      expect(sections.some((h) => h === section || h.startsWith(`${section} (`) || h.replace(/[.:]$/, '') === section), `${file}, "${section}"`).to.equal(true);
+  /**
+   * The sections a markdown file has, by name: its headings (`## Rotating keys`), each with the text under it up to the
+   * next heading of its level or above, and its paragraphs' bold run-ins (`**Health across replicas.**`). Code spans are
+   * read without their asterisks, so a masked value (`***`) does not pair with the next bold run.
+   */
+  function sectionsOf(file: string): { name: string; body: string }[] {
+    const flat = (s: string) => s.replace(/\s+/g, ' ').trim();
+    const text = readFileSync(join(ROOT, file), 'utf8').replace(/`[^`\n]*`/g, (code) => code.replace(/\*/g, ''));
+    const lines = text.split('\n');
+    const out: { name: string; body: string }[] = [];
+    let fence = false;
+    lines.forEach((l, i) => {
+      if (l.startsWith('```')) fence = !fence;
+      const h = fence ? null : /^(#{1,6}) (.+)$/.exec(l);
+      if (!h) return;
+      const next = lines.findIndex((m, j) => j > i && new RegExp(`^#{1,${h[1].length}} `).test(m));
+      out.push({ name: flat(h[2]), body: lines.slice(i, next < 0 ? undefined : next).join('\n') });
+    });
+    for (const m of text.matchAll(/\*\*([^*]+)\*\*/g)) out.push({ name: flat(m[1]), body: '' });
+    return out;
+  }
+
+  /** The name a citation gives matches a section's: exactly, or before its ` (…)`, or without its closing `.` or `:`. */
+  const names = (section: string, cited: string) => section === cited || section.startsWith(`${cited} (`) || section.replace(/[.:]$/, '') === cited;
+
+  /**
+   * Where README, docs/ and src/ (comments, error messages) send a reader to a section by name: `docs/operations.md,
+   * "Rotating keys"`, `[docs/agent.md](agent.md), "Sealed answers"`, `README, "More MCP servers"`, and a named paragraph
+   * within a section, `docs/security.md, "Personal data", "What erasure leaves, and what it does not break"`;
+   * `docs/proofs.md §6` by its number.
+   */
+  function citations(): { where: string; file: string; section: string; paragraph?: string }[] {
+    const flat = (s: string) => s.replace(/\s+/g, ' ').trim();
+    const pages = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+    const code = [...sources(join(ROOT, 'src')), ...sources(join(ROOT, 'test'))].map((f) => f.slice(ROOT.length + 1));
+    const out: { where: string; file: string; section: string; paragraph?: string }[] = [];
+    for (const where of [...pages, ...code]) {
+      let text = readFileSync(join(ROOT, where), 'utf8');
+      // A comment's lines read as one: ` * ` and `// ` at a line's start are not part of the name.
+      if (where.endsWith('.ts')) text = text.replace(/\n\s*(?:\*(?!\/)|\/\/)\s?/g, '\n');
+      for (const m of text.matchAll(/\b(docs\/[a-z-]+\.md|README)\]?(?:\([^)]*\))?,? "([^"]+)"(?:, "([^"]+)")?/g)) {
+        out.push({ where, file: m[1] === 'README' ? 'README.md' : m[1], section: flat(m[2]), paragraph: m[3] === undefined ? undefined : flat(m[3]) });
+      }
+      for (const m of text.matchAll(/\b(docs\/[a-z-]+\.md) §(\d+)/g)) out.push({ where, file: m[1], section: `§${m[2]}` });
     }
+    return out;
+  }
+
+  it('names only sections the docs have, where README, a doc under docs/ or src/ sends a reader to one by name (docs/operations.md, "Rotating keys"), and a named paragraph within the section named', () => {
+    const refs = citations();
+    expect(refs.length, 'README, docs/ and src/ send readers to sections by name').to.be.greaterThan(200);
+    expect(refs.filter((r) => r.where.startsWith('src/')).length, 'src/ among them').to.be.greaterThan(3);
+    const dangling: string[] = [];
+    for (const { where, file, section, paragraph } of refs) {
+      const cite = `${where}: ${file}, "${section}"${paragraph === undefined ? '' : `, "${paragraph}"`}`;
+      if (!existsSync(join(ROOT, file))) {
+        dangling.push(`${cite} (no such file)`);
+        continue;
+      }
+      const sections = sectionsOf(file);
+      const found = section.startsWith('§') ? sections.filter((s) => s.name.startsWith(`${section.slice(1)}. `)) : sections.filter((s) => names(s.name, section));
+      if (!found.length) dangling.push(cite);
+      else if (paragraph !== undefined) {
+        const within = found.flatMap((s) => [...s.body.matchAll(/^#{1,6} (.+)$/gm), ...s.body.matchAll(/\*\*([^*]+)\*\*/g)].map((m) => m[1].replace(/\s+/g, ' ').trim()));
+        if (!within.some((n) => names(n, paragraph))) dangling.push(`${cite} (no such paragraph in that section)`);
+      }
+    }
+    expect(dangling, 'citations of a section that is not there: name the heading that holds the text, or the heading and the paragraph').to.deep.equal([]);
   });
 });
