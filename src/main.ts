@@ -199,7 +199,7 @@ function toolSearchCheck(gateway: McpGateway): ReadinessCheck {
 /**
  * The composition root: the only place that knows which adapter serves each port.
  * Nothing configured = the embedded default (SQLite under DATA_DIR, in-memory bus and cache,
- * a local Hardhat chain). Each production variable switches its part (README, Configuration).
+ * a local Hardhat chain). Each production variable switches its part (README, "Configuration"; every variable in docs/configuration.md).
  * Resources are closed in reverse order of opening, on `close()` or when start-up fails.
  */
 export async function startOpenMcp(config: Config, options: StartOptions = {}): Promise<OpenMcp> {
