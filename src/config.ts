@@ -3,7 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ADMIN_KEY_ADVICE, adminKeyWeakness } from './auth/admin-key-strength';
 import { ADDRESS_PATTERN } from './core/address';
-import { kafkaConnectionSecurity } from './bus/kafka/connection-security';
+import { kafkaConnectionSecurity } from './core/kafka-security-settings';
 import { ConfigError, redactUrl, urlHoldsCredentials } from './core/errors';
 import { readSettingsFile } from './core/settings-text';
 import { PrivateKeySchema } from './core/private-key';

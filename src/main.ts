@@ -26,7 +26,7 @@ import { checkModelFiles } from './search/embedder';
 import { CacheLeaseStore, SqlLeaseStore, type Leadership } from './leader';
 import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
 import { trackAnchorerFunds } from './proofs/anchorer-funds-gauges';
-import { kafkaConnectionSecurity, kafkaSecurityWarning } from './bus/kafka/connection-security';
+import { kafkaConnectionSecurity, kafkaSecurityWarning } from './core/kafka-security-settings';
 import { ConfigError, redactUrl, redactUrlsIn, ShuttingDownError } from './core/errors';
 import { untilAborted } from './core/within';
 import { dialectOf } from './db/knex';

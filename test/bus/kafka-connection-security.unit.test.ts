@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kafkaConnectError, kafkaConnectionSecurity, kafkaSecurityWarning } from '../../src/bus/kafka/connection-security';
+import { kafkaConnectError } from '../../src/bus/kafka/connection-security';
+import { kafkaConnectionSecurity, kafkaSecurityWarning } from '../../src/core/kafka-security-settings';
 import { loadConfig } from '../../src/config';
 import { ConfigError, UnavailableError } from '../../src/core/errors';
 
