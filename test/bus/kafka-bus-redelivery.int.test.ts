@@ -6,51 +6,28 @@
  * JoinGroup (11) and LeaveGroup (13) requests.
  */
 import { expect } from 'chai';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { logLevel, type Producer } from 'kafkajs';
 import { KafkaBus, toKafkaMessage } from '../../src/bus/kafka';
-import { createEvent, type RecordedEvent } from '../../src/core/envelope';
-import { newId } from '../../src/core/ids';
-import { startKafkaBroker, type KafkaBroker } from '../support/kafka-broker';
+import type { RecordedEvent } from '../../src/core/envelope';
+import { brokerWithProducer, eventually, taskStartedEvent } from './support/kafka-fixture';
 
 const JOIN_GROUP = 11;
 const LEAVE_GROUP = 13;
-
-const eventually = async (check: () => boolean | Promise<boolean>, what: string, ms = 15_000) => {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
-
-let position = 0;
-const event = (stream = `task-${newId()}`, revision = 0) =>
-  ({ ...createEvent({ type: 'TaskStarted', stream, tenant: 'acme', actor: { kind: 'system', id: 't' }, data: {} }), revision, position: position++ }) as RecordedEvent;
 
 const sendTo = (producer: Producer, topic: string, partition: number, events: RecordedEvent[]) =>
   producer.send({ topic, messages: events.map((e) => ({ ...toKafkaMessage(e), partition })) });
 
 describe('KafkaBus redelivery of a failed batch (kafkajs against the test broker)', function () {
   this.timeout(60_000);
-  let broker: KafkaBroker;
-  let producer: Producer;
-  before(async () => {
-    broker = await startKafkaBroker();
-    producer = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING }).producer();
-    await producer.connect();
-  });
-  after(async () => {
-    await producer?.disconnect();
-    await broker?.stop();
-  });
+  const kafka = brokerWithProducer();
 
   it('retries a poisoned partition within its member, with no rejoin or rebalance, while the other partitions flow; commits once it applies', async () => {
     const topic = 'poison.events.v1';
     const group = 'poisoned';
-    broker.createTopic(topic, 3);
+    kafka.broker.createTopic(topic, 3);
     const applied: string[] = [];
-    const poison = event();
-    const afterPoison = event(poison.stream, 1);
+    const poison = taskStartedEvent();
+    const afterPoison = taskStartedEvent(poison.stream, 1);
     let poisoned = true;
     let attempts = 0;
     const handler = async (batch: RecordedEvent[]) => {
@@ -65,7 +42,7 @@ describe('KafkaBus redelivery of a failed batch (kafkajs against the test broker
     // the other bus tests, so that nothing here depends on it being long.
     const member = () =>
       new KafkaBus({
-        brokers: broker.brokers,
+        brokers: kafka.broker.brokers,
         topic,
         maxWaitTimeInMs: 100,
         sessionTimeoutMs: 1000,
@@ -79,26 +56,26 @@ describe('KafkaBus redelivery of a failed batch (kafkajs against the test broker
     try {
       await Promise.all([a.consume(group, handler), b.consume(group, handler)]);
       // The group formed, each partition held by one of the two members.
-      const warm = [0, 1, 2].map(() => event());
-      for (const [p, e] of warm.entries()) await sendTo(producer, topic, p, [e]);
+      const warm = [0, 1, 2].map(() => taskStartedEvent());
+      for (const [p, e] of warm.entries()) await sendTo(kafka.producer, topic, p, [e]);
       await eventually(() => warm.every((e) => applied.includes(e.id)), 'one event per partition');
-      const joins = broker.requests(JOIN_GROUP);
-      const leaves = broker.requests(LEAVE_GROUP);
+      const joins = kafka.broker.requests(JOIN_GROUP);
+      const leaves = kafka.broker.requests(LEAVE_GROUP);
 
-      await sendTo(producer, topic, 0, [poison, afterPoison]);
+      await sendTo(kafka.producer, topic, 0, [poison, afterPoison]);
       // Healthy partitions 1 and 2 (one on the poisoned partition's member, one on the other) keep applying meanwhile.
       const healthy: RecordedEvent[] = [];
       for (let i = 0; attempts < 6; i++) {
-        const e = event();
+        const e = taskStartedEvent();
         healthy.push(e);
-        await sendTo(producer, topic, 1 + (i % 2), [e]);
+        await sendTo(kafka.producer, topic, 1 + (i % 2), [e]);
         await eventually(() => applied.includes(e.id), `healthy event ${i} while partition 0 is retried`);
         await new Promise((r) => setTimeout(r, 50));
       }
       expect(applied).to.not.include(poison.id);
       expect(applied).to.not.include(afterPoison.id);
-      expect(broker.requests(JOIN_GROUP) - joins, 'JoinGroup requests while retrying').to.equal(0);
-      expect(broker.requests(LEAVE_GROUP) - leaves, 'LeaveGroup requests while retrying').to.equal(0);
+      expect(kafka.broker.requests(JOIN_GROUP) - joins, 'JoinGroup requests while retrying').to.equal(0);
+      expect(kafka.broker.requests(LEAVE_GROUP) - leaves, 'LeaveGroup requests while retrying').to.equal(0);
       // Nothing of partition 0 committed past the poison: the group's lag counts both events.
       expect(await a.pending(group)).to.equal(2);
 
@@ -106,8 +83,8 @@ describe('KafkaBus redelivery of a failed batch (kafkajs against the test broker
       await eventually(() => applied.includes(afterPoison.id), 'the batch once the poison is cleared');
       expect(applied.indexOf(afterPoison.id)).to.be.greaterThan(applied.indexOf(poison.id));
       await eventually(async () => (await a.pending(group)) === 0, 'the offset committed after the batch applied');
-      expect(broker.requests(JOIN_GROUP) - joins, 'JoinGroup requests in all').to.equal(0);
-      expect(broker.requests(LEAVE_GROUP) - leaves, 'LeaveGroup requests in all').to.equal(0);
+      expect(kafka.broker.requests(JOIN_GROUP) - joins, 'JoinGroup requests in all').to.equal(0);
+      expect(kafka.broker.requests(LEAVE_GROUP) - leaves, 'LeaveGroup requests in all').to.equal(0);
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
@@ -116,14 +93,14 @@ describe('KafkaBus redelivery of a failed batch (kafkajs against the test broker
   it('stops promptly while a failed batch waits out its backoff, and a later consumer gets the batch again', async () => {
     const topic = 'poison-stop.events.v1';
     const group = 'stopping';
-    broker.createTopic(topic, 1);
-    const poison = event();
-    await sendTo(producer, topic, 0, [poison]);
+    kafka.broker.createTopic(topic, 1);
+    const poison = taskStartedEvent();
+    await sendTo(kafka.producer, topic, 0, [poison]);
     let attempts = 0;
     // Long waits, kafkajs's retry too: neither may hold stop() up. Ten minutes, so that the bound
     // on stop() below can be generous for a loaded machine (it was 3 s against a 10 s backoff).
     const bus = new KafkaBus({
-      brokers: broker.brokers,
+      brokers: kafka.broker.brokers,
       topic,
       maxWaitTimeInMs: 100,
       backoff: { initialMs: 600_000, maxMs: 600_000 },
@@ -146,7 +123,7 @@ describe('KafkaBus redelivery of a failed batch (kafkajs against the test broker
     }
     // Never committed: the next consumer of the group starts at the failed batch.
     const got: string[] = [];
-    const next = new KafkaBus({ brokers: broker.brokers, topic, maxWaitTimeInMs: 100, kafka: { logLevel: logLevel.NOTHING }, onInvalidMessage: () => undefined });
+    const next = new KafkaBus({ brokers: kafka.broker.brokers, topic, maxWaitTimeInMs: 100, kafka: { logLevel: logLevel.NOTHING }, onInvalidMessage: () => undefined });
     try {
       await next.consume(group, async (batch) => void got.push(...batch.map((e) => e.id)));
       await eventually(() => got.includes(poison.id), 'the failed batch, delivered again');

@@ -7,28 +7,15 @@
  * Kafka does without its ACL (refuseGroup).
  */
 import { expect } from 'chai';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { KafkaBus, toKafkaMessage } from '../../src/bus/kafka';
 import { KAFKA_CONSUMERS_STOPPED_METRIC, kafkaConsumerReadiness, trackKafkaConsumers } from '../../src/bus/kafka/consumer-health';
-import { createEvent, type RecordedEvent } from '../../src/core/envelope';
-import { newId } from '../../src/core/ids';
-import { startKafkaBroker, type KafkaBroker } from '../support/kafka-broker';
+import { startKafkaBroker } from '../support/kafka-broker';
+import { brokerWithProducer, eventually, taskStartedEvent } from './support/kafka-fixture';
 
 const GROUP_AUTHORIZATION_FAILED = 30;
 const COORDINATOR_NOT_AVAILABLE = 15;
-
-const eventually = async (check: () => boolean | Promise<boolean>, what: string, ms = 20_000) => {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
-
-let position = 0;
-const event = () =>
-  ({ ...createEvent({ type: 'TaskStarted', stream: `task-${newId()}`, tenant: 'acme', actor: { kind: 'system', id: 't' }, data: {} }), revision: 0, position: position++ }) as RecordedEvent;
 
 /** The value the gauge of `registry` gives `group` at a scrape (undefined: no series). */
 async function stoppedGauge(registry: Registry, group: string): Promise<number | undefined> {
@@ -38,28 +25,18 @@ async function stoppedGauge(registry: Registry, group: string): Promise<number |
 
 describe('KafkaBus: a consumer kafkajs stopped for good (kafkajs against the test broker)', function () {
   this.timeout(90_000);
-  let broker: KafkaBroker;
-  let producer: Producer;
-  before(async () => {
-    broker = await startKafkaBroker();
-    producer = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING }).producer();
-    await producer.connect();
-  });
-  after(async () => {
-    await producer?.disconnect();
-    await broker?.stop();
-  });
+  const kafka = brokerWithProducer();
 
   it('is started again by the bus with a growing backoff, not ready meanwhile (readiness line and gauge, naming group and reason), and applies what was produced meanwhile from its committed offsets', async () => {
     const topic = 'restart.events.v1';
     const group = 'restarted';
-    broker.createTopic(topic, 1);
+    kafka.broker.createTopic(topic, 1);
     const applied: string[] = [];
     const stops: { err: unknown; group: string; restartInMs?: number }[] = [];
     const restarts: number[] = [];
     const registry = new Registry();
     const bus = new KafkaBus({
-      brokers: broker.brokers,
+      brokers: kafka.broker.brokers,
       topic,
       maxWaitTimeInMs: 100,
       // Short sessions: the refused member's session (its heartbeats refused too) runs out soon, so the restarted one is not held waiting for it.
@@ -74,8 +51,8 @@ describe('KafkaBus: a consumer kafkajs stopped for good (kafkajs against the tes
     trackKafkaConsumers(registry, bus);
     const readiness = kafkaConsumerReadiness(bus, group);
     try {
-      const before = [event(), event()];
-      await producer.send({ topic, messages: before.map(toKafkaMessage) });
+      const before = [taskStartedEvent(), taskStartedEvent()];
+      await kafka.producer.send({ topic, messages: before.map(toKafkaMessage) });
       await bus.consume(group, async (batch) => void applied.push(...batch.map((e) => e.id)));
       await eventually(() => applied.length >= 2, 'the events produced before to be applied');
       await eventually(async () => (await bus.pending(group)) === 0, 'the events produced before to be committed');
@@ -83,7 +60,7 @@ describe('KafkaBus: a consumer kafkajs stopped for good (kafkajs against the tes
       expect(await stoppedGauge(registry, group)).to.equal(0);
 
       // The group's ACL is removed: kafkajs's next heartbeat is refused, and it stops the consumer for good.
-      broker.refuseGroup(group, GROUP_AUTHORIZATION_FAILED);
+      kafka.broker.refuseGroup(group, GROUP_AUTHORIZATION_FAILED);
       await eventually(() => stops.length >= 2, 'the consumer to stop, and a restart to be refused too');
       expect(stops.every((s) => s.group === group)).to.equal(true);
       expect(stops.map((s) => s.restartInMs), 'each stop restarted after a backoff').to.satisfy((waits: Array<number | undefined>) => waits.every((w) => typeof w === 'number' && w > 0 && w <= 400));
@@ -95,13 +72,13 @@ describe('KafkaBus: a consumer kafkajs stopped for good (kafkajs against the tes
       expect(await stoppedGauge(registry, group)).to.equal(1);
 
       // Produced while it is stopped, then the ACL is back.
-      const meanwhile = [event(), event()];
-      await producer.send({ topic, messages: meanwhile.map(toKafkaMessage) });
+      const meanwhile = [taskStartedEvent(), taskStartedEvent()];
+      await kafka.producer.send({ topic, messages: meanwhile.map(toKafkaMessage) });
       await eventually(() => stops.length >= 4, 'further restarts, refused while the group is');
       // The backoff grows with each refused restart, up to its cap.
       const waits = stops.map((s) => s.restartInMs!);
       expect(Math.max(...waits), `${waits}`).to.be.greaterThan(waits[0]);
-      broker.refuseGroup(group, 0);
+      kafka.broker.refuseGroup(group, 0);
 
       await eventually(() => meanwhile.every((e) => applied.includes(e.id)), 'the events produced meanwhile to be applied by the restarted consumer');
       await eventually(async () => (await readiness.check()).state === 'up', 'the restarted consumer to be ready again');
@@ -117,13 +94,13 @@ describe('KafkaBus: a consumer kafkajs stopped for good (kafkajs against the tes
   it('close() during the backoff before a restart returns at once, cancels the restart, and leaves no consumer behind', async () => {
     const topic = 'restart-close.events.v1';
     const group = 'closed-while-stopped';
-    broker.createTopic(topic, 1);
-    broker.refuseGroup(group, GROUP_AUTHORIZATION_FAILED);
+    kafka.broker.createTopic(topic, 1);
+    kafka.broker.refuseGroup(group, GROUP_AUTHORIZATION_FAILED);
     const stops: Array<number | undefined> = [];
     // The restart's timer, held here: what close() does to it is seen, not waited for.
     const scheduled: { ms: number; run: () => void; cancelled: boolean }[] = [];
     const bus = new KafkaBus({
-      brokers: broker.brokers,
+      brokers: kafka.broker.brokers,
       topic,
       maxWaitTimeInMs: 100,
       sessionTimeoutMs: 1000,
@@ -144,7 +121,7 @@ describe('KafkaBus: a consumer kafkajs stopped for good (kafkajs against the tes
       expect(bus.consumerStates().map((s) => s.state)).to.deep.equal(['restarting']);
       expect(scheduled.map((t) => [t.ms, t.cancelled]), 'one restart pending').to.deep.equal([[stops[0], false]]);
     } finally {
-      broker.refuseGroup(group, 0);
+      kafka.broker.refuseGroup(group, 0);
       await bus.close();
     }
     expect(scheduled.map((t) => t.cancelled), 'the pending restart cancelled by close()').to.deep.equal([true]);
