@@ -7,7 +7,7 @@
  * Kafka does without its ACL (refuseGroup).
  */
 import { expect } from 'chai';
-import { Kafka, logLevel } from 'kafkajs';
+import { logLevel } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { KafkaBus, toKafkaMessage } from '../../src/bus/kafka';
 import { KAFKA_CONSUMERS_STOPPED_METRIC, kafkaConsumerReadiness, trackKafkaConsumers } from '../../src/bus/kafka/consumer-health';
