@@ -45,6 +45,7 @@ export function buildCli(): Command {
       return spec;
     })
     .action(async (o: { roles?: string }) => {
+      stdoutOnlyLogs = true;
       const { runStart } = load<typeof import('./start')>('./start');
       await runStart(loadConfig(o.roles ? { ...process.env, OPENMCP_ROLES: o.roles } : process.env));
     });
@@ -339,14 +340,21 @@ function verifyChain(o: { rpc?: string; contract?: string }): { rpc: string; con
 let verdictPending = false;
 
 /**
+ * Set by `start`: its stdout carries only logs and a few lines (where it listens), so a reader
+ * that goes away (`openmcp start | tee log` whose tee dies) loses those lines, not the gateway.
+ */
+let stdoutOnlyLogs = false;
+
+/**
  * `openmcp events tail | head`: once the reader has gone, a write fails with EPIPE, which Node
  * raises as an unhandled 'error' with a stack trace. End quietly instead, as Unix tools do; a
- * verification runs on to its verdict instead, its lines unread (console drops failed writes).
+ * verification runs on to its verdict instead, its lines unread (console drops failed writes),
+ * and `start` serves on (its JSON log says the loss on stderr: stdoutLogDestination).
  */
 function endQuietlyWhenStdoutCloses(): void {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') throw err;
-    if (!verdictPending) process.exit(0);
+    if (!verdictPending && !stdoutOnlyLogs) process.exit(0);
   });
 }
 

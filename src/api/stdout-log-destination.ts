@@ -1,0 +1,65 @@
+import { writeSync } from 'node:fs';
+import pino, { type DestinationStream } from 'pino';
+
+/** The parts of sonic-boom (pino's destination) the exit flush below reads: a utf8 stream's queue. */
+type SonicBoomQueue = { fd: number; destroyed: boolean; _writing: boolean; _writingBuf: unknown; _bufs: unknown[] };
+
+/** Tries of a write into a full pipe at exit (EAGAIN, its reader alive but not reading), 100 ms apart. */
+const FULL_PIPE_TRIES = 10;
+
+/**
+ * The JSON log's destination on stdout: pino's own (asynchronous, flushed as the process exits),
+ * made safe for a stdout whose reader has gone (`openmcp start | tee log` whose tee dies, a log
+ * shipper that stops): logging ends, said once on `note` (stderr), and the process goes on.
+ *
+ * pino already drops the lines after a write fails with EPIPE, but its exit flush (sonic-boom's
+ * flushSync, run from process.on('exit') while a write is still under way) retries every write
+ * that fails, EPIPE included, every 100 ms, forever: the process then hangs in its exit handlers,
+ * deaf to every signal but SIGKILL. Here the exit flush gives up on a write that cannot succeed,
+ * and on a full pipe after FULL_PIPE_TRIES.
+ *
+ * @example createLogger('info') // pino(options, stdoutLogDestination())
+ */
+export function stdoutLogDestination(note: (line: string) => void = (line) => void process.stderr.write(`${line}\n`)): DestinationStream {
+  const dest = pino.destination({ dest: 1, sync: false });
+  let lost = false;
+  const lose = (err: NodeJS.ErrnoException) => {
+    if (lost) return;
+    lost = true;
+    dest.write = () => true;
+    dest.flushSync = () => {};
+    try {
+      note(`openmcp: log lines to stdout are lost from now on: writing them failed (${err.code ?? err.message}); the process goes on (docs/operations.md, "Logging")`);
+    } catch {
+      // stderr gone as well: nothing left to say it on.
+    }
+  };
+  // pino's own listener drops lines after EPIPE and throws any other write error out of the
+  // process; both end the log here, the process serving on.
+  dest.on('error', lose);
+  dest.flushSync = () => {
+    if (!lost) flushGivingUp(dest as unknown as SonicBoomQueue, lose);
+  };
+  return dest;
+}
+
+/** What sonic-boom's flushSync does (write out the queued lines at once), but bounded. */
+function flushGivingUp(dest: SonicBoomQueue, lose: (err: NodeJS.ErrnoException) => void): void {
+  if (dest.destroyed || dest.fd < 0) return;
+  // A write under way (the thread pool's) finishes on its own or not at all; the rest is queued.
+  const queued = [...(dest._writing ? [] : [dest._writingBuf]), ...dest._bufs];
+  if (!queued.every((b) => typeof b === 'string')) return;
+  dest._bufs = [];
+  dest._writingBuf = '';
+  let rest = Buffer.from(queued.join(''));
+  for (let tries = 0; rest.length > 0; ) {
+    try {
+      rest = rest.subarray(writeSync(dest.fd, rest));
+      tries = 0;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== 'EAGAIN' && code !== 'EBUSY') || ++tries >= FULL_PIPE_TRIES) return lose(err as NodeJS.ErrnoException);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+  }
+}
