@@ -16,11 +16,12 @@ const FULL_PIPE_TRIES = 10;
  * flushSync, run from process.on('exit') while a write is still under way) retries every write
  * that fails, EPIPE included, every 100 ms, forever: the process then hangs in its exit handlers,
  * deaf to every signal but SIGKILL. Here the exit flush gives up on a write that cannot succeed,
- * and on a full pipe after FULL_PIPE_TRIES.
+ * and on a full pipe after FULL_PIPE_TRIES. The note is written straight to fd 2, not through
+ * process.stderr, whose write into a pipe gone as well (`2>&1 | tee`) is an 'error' nobody handles.
  *
  * @example createLogger('info') // pino(options, stdoutLogDestination())
  */
-export function stdoutLogDestination(note: (line: string) => void = (line) => void process.stderr.write(`${line}\n`)): DestinationStream {
+export function stdoutLogDestination(note: (line: string) => void = (line) => void writeSync(2, `${line}\n`)): DestinationStream {
   const dest = pino.destination({ dest: 1, sync: false });
   let lost = false;
   const lose = (err: NodeJS.ErrnoException) => {

@@ -38,7 +38,8 @@ describe('openmcp start: stdout a pipe whose reader has gone', function () {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
 
-  it('keeps answering /healthz, says on stderr that logging is lost, and SIGTERM drains and exits 0', async () => {
+  /** `openmcp start` with its stdout (and with `stderrToo` its stderr) a pipe whose reader has gone. */
+  async function startWithReaderGone(stderrToo: boolean) {
     const port = await freePort();
     const chainPort = await freePort();
     const url = `http://127.0.0.1:${port}`;
@@ -47,24 +48,35 @@ describe('openmcp start: stdout a pipe whose reader has gone', function () {
       env: { ...process.env, DATA_DIR: mkdtempSync(join(tmpdir(), 'omc-closed-stdout-')), PORT: String(port), CHAIN_PORT: String(chainPort), LOG_LEVEL: 'info', BATCH_MAX_SECONDS: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    // The reader gone before the first line: every write to stdout meets EPIPE.
+    // The reader gone before the first line: every write meets EPIPE.
     child.stdout!.destroy();
     let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += String(d)));
-    let code: number | null | undefined;
-    const closed = new Promise<void>((resolve) => child!.on('close', (c, signal) => ((code = c ?? signal as unknown as null), resolve())));
+    if (stderrToo) child.stderr!.destroy();
+    else child.stderr!.on('data', (d) => (stderr += String(d)));
+    let code: number | string | null | undefined;
+    const closed = new Promise<void>((resolve) => child!.on('close', (c, signal) => ((code = c ?? signal), resolve())));
     const said = () => `exit code: ${code}\nstderr:\n${stderr}`;
 
     await until('/healthz answering', 120_000, async () => code !== undefined || (await healthy(url)), said);
     expect(code, `the gateway exited instead of serving on\n${said()}`).to.equal(undefined);
     // Requests go on being logged (into the closed pipe): it still answers after those lines.
     for (let i = 0; i < 5; i++) expect(await healthy(url), said()).to.equal(true);
-    expect(stderr).to.match(/log lines .*stdout.* lost/i);
-    expect(stderr).to.not.match(/at .*\.(ts|js):\d+/);
 
     child.kill('SIGTERM');
     await until('the exit after SIGTERM', 60_000, () => code !== undefined, said);
     await closed;
     expect(code, said()).to.equal(0);
+    return stderr;
+  }
+
+  it('keeps answering /healthz, says on stderr that logging is lost, and SIGTERM drains and exits 0', async () => {
+    const stderr = await startWithReaderGone(false);
+    expect(stderr).to.match(/log lines to stdout are lost from now on: writing them failed \(EPIPE\)/);
+    expect(stderr).to.not.match(/at .*\.(ts|js):\d+/);
+  });
+
+  // `openmcp start 2>&1 | tee log` whose tee dies: the note on stderr meets EPIPE as well.
+  it('the same with its stderr gone too', async () => {
+    await startWithReaderGone(true);
   });
 });
