@@ -30,7 +30,7 @@ export function stdoutLogDestination(note: (line: string) => void = (line) => vo
     dest.write = () => true;
     dest.flushSync = () => {};
     try {
-      note(`openmcp: log lines to stdout are lost from now on: writing them failed (${err.code ?? err.message}); the process goes on (docs/operations.md, "Logging")`);
+      note(`openmcp: log lines to stdout are lost from now on: writing them failed (${err.code ?? err.message}); the process goes on (docs/operations.md, "Observability": Logs)`);
     } catch {
       // stderr gone as well: nothing left to say it on.
     }

@@ -25,7 +25,7 @@ function run(stdoutReader: 'closed' | 'stalled' | 'read', args: string[] = []): 
   );
 }
 
-/** docs/operations.md "Logging": the JSON log on a stdout whose reader has gone. */
+/** docs/operations.md "Observability" (Logs): the JSON log on a stdout whose reader has gone. */
 describe('stdoutLogDestination', function () {
   this.timeout(90_000);
 

@@ -25,7 +25,7 @@ async function healthy(url: string): Promise<boolean> {
 }
 
 /**
- * docs/operations.md "Logging": `openmcp start | tee log` whose tee dies, a log shipper that
+ * docs/operations.md "Observability" (Logs): `openmcp start | tee log` whose tee dies, a log shipper that
  * goes away. The gateway used to hang for good (answering nothing, deaf to SIGINT/SIGTERM):
  * the CLI exited on stdout's EPIPE, and pino's exit flush retried the write into the closed
  * pipe every 100 ms, forever. It serves on instead, logging lost, said once on stderr.
