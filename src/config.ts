@@ -78,7 +78,7 @@ const hexKey = PrivateKeySchema;
 const address = z.string().regex(ADDRESS_PATTERN, 'a 0x-prefixed 20-byte address');
 
 /**
- * Every setting, read from environment variables (names as in README's table) and an optional
+ * Every setting, read from environment variables (names as in the table of docs/configuration.md) and an optional
  * file named by OPENMCP_CONFIG (JSON or YAML with the same keys; the environment wins).
  * Nothing set = the embedded default: SQLite under DATA_DIR, in-memory bus and cache, a local chain.
  */

@@ -171,7 +171,7 @@ function logMigrations(logger: Logger, m: MigrateLatestReturnType): void {
  */
 function listeningLine(url: string, roles: Roles): string {
   const serves = [
-    ...(roles.api ? [`dashboard: ${url}/ui`, `API docs: ${url}/docs`] : []),
+    ...(roles.api ? [`dashboard: ${url}/ui`, `OpenAPI JSON: ${url}/docs`] : []),
     ...(roles.gateway ? [`MCP: ${url}/mcp`] : []),
   ];
   if (!serves.length) serves.push(`${ROLE_NAMES.filter((r) => roles[r]).join(', ')}: health ${url}/readyz, metrics ${url}/metrics`);
@@ -199,7 +199,7 @@ function toolSearchCheck(gateway: McpGateway): ReadinessCheck {
 /**
  * The composition root: the only place that knows which adapter serves each port.
  * Nothing configured = the embedded default (SQLite under DATA_DIR, in-memory bus and cache,
- * a local Hardhat chain). Each production variable switches its part (README, Configuration).
+ * a local Hardhat chain). Each production variable switches its part (README, "Configuration"; every variable in docs/configuration.md).
  * Resources are closed in reverse order of opening, on `close()` or when start-up fails.
  */
 export async function startOpenMcp(config: Config, options: StartOptions = {}): Promise<OpenMcp> {
@@ -257,7 +257,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   };
   try {
     // Owner only: it holds admin.key and the other key files, and (embedded) the whole log.
-    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    makeDataDir(config.dataDir);
     const registry = new Registry();
     const metrics = createMetrics({ registry, processMetrics: true });
 
@@ -779,5 +779,31 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   } catch (err) {
     await closeAll();
     throw err;
+  }
+}
+
+/** Why mkdir could not make DATA_DIR, by its error code, said as the setting's problem. */
+const DATA_DIR_PROBLEMS: Readonly<Record<string, string>> = {
+  EEXIST: 'is a file, not a directory',
+  ENOTDIR: 'cannot be made: a part of its path is a file, not a directory',
+  // recursive mkdir makes every missing part: one it still finds missing is a link to nowhere (a volume not mounted?).
+  ENOENT: 'cannot be made: it, or a part of its path, is a symbolic link to a path that does not exist',
+  EACCES: 'cannot be made: this process lacks the permission',
+  EPERM: 'cannot be made: this process lacks the permission',
+  EROFS: 'cannot be made: the file system is read-only',
+};
+
+/**
+ * Makes DATA_DIR (owner only: it holds admin.key and the other key files, and, embedded, the whole
+ * log), saying a path it cannot make as the setting to fix rather than as mkdir's errno.
+ * @example makeDataDir('/tmp/proof.json') // throws 'DATA_DIR: /tmp/proof.json is a file, not a directory: …'
+ */
+function makeDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    const why = DATA_DIR_PROBLEMS[(err as NodeJS.ErrnoException).code ?? ''];
+    if (!why) throw err;
+    throw new ConfigError(`DATA_DIR: ${dir} ${why}: set DATA_DIR to a directory (it is made if missing)`, { variable: 'DATA_DIR' });
   }
 }

@@ -26,7 +26,7 @@ export function erasureReachError(
     ? 'this process runs agent without api, so no erasure (DELETE /v1/subjects/:subject/key, made by an api process) can take a subject\'s answers out of its memory'
     : 'this process runs api without agent, so an erasure it makes cannot take a subject\'s answers out of the agent processes\' memory, yet would answer 204';
   return new ConfigError(
-    `Invalid configuration: MCP_PAYLOAD_POLICY=encrypted with LLM_REDACTION=hash-only and LLM_CACHE_TTL_MS=${c.LLM_CACHE_TTL_MS} keeps the model's answers in the LLM response cache, which without REDIS_URL is each process's own memory; ${why}: set REDIS_URL (the cache every process shares), or unset LLM_CACHE_TTL_MS (docs/security.md, "What erasure leaves")`,
+    `Invalid configuration: MCP_PAYLOAD_POLICY=encrypted with LLM_REDACTION=hash-only and LLM_CACHE_TTL_MS=${c.LLM_CACHE_TTL_MS} keeps the model's answers in the LLM response cache, which without REDIS_URL is each process's own memory; ${why}: set REDIS_URL (the cache every process shares), or unset LLM_CACHE_TTL_MS (docs/security.md, "Personal data", "What erasure leaves, and what it does not break")`,
     { variable: 'REDIS_URL' },
   );
 }

@@ -179,6 +179,9 @@ function sinceUs(t0: bigint): number {
   return Number((process.hrtime.bigint() - t0) / 1000n);
 }
 
+/** What MCP_SECRET_MISSING tells to do: the variable is the gateway's, never the client's that registers. */
+const SET_IT_THERE = ": set it in the environment the gateway runs in (openmcp start's, not the client's), restart the gateway, and register again";
+
 /**
  * Many MCP servers behind one endpoint. The registry is event-sourced (`mcpserver-<id>` streams)
  * into an in-memory catalog that serves tools/list without touching upstreams; every tools/call
@@ -192,6 +195,7 @@ function sinceUs(t0: bigint): number {
  * await gw.registerServer({ tenant: 'acme', actor, name: 'files', transport: 'stdio', command: 'npx', args: ['tsx', 'srv.ts'] });
  * await gw.callTool({ tenant: 'acme', actor }, 'files__read', { path: 'a.txt' });
  */
+
 export class McpGateway {
   readonly catalog = new ToolCatalog();
   readonly search: ToolSearch;
@@ -613,19 +617,19 @@ export class McpGateway {
     // Refused before anything is recorded: a server this gateway could not authenticate to.
     const missing = p.headers ? missingVariables(p.headers)[0] : undefined;
     if (missing) {
-      throw new McpGatewayError('MCP_SECRET_MISSING', `headers.${missing.header}: environment variable ${missing.variable} is not set on this gateway`, {
+      throw new McpGatewayError('MCP_SECRET_MISSING', `headers.${missing.header}: environment variable ${missing.variable} is not set on this gateway${SET_IT_THERE}`, {
         details: { field: `headers.${missing.header}`, variable: missing.variable },
       });
     }
     const missingInUrl = p.url ? missingUrlVariables(p.url)[0] : undefined;
     if (missingInUrl) {
-      throw new McpGatewayError('MCP_SECRET_MISSING', `url: environment variable ${missingInUrl} is not set on this gateway`, {
+      throw new McpGatewayError('MCP_SECRET_MISSING', `url: environment variable ${missingInUrl} is not set on this gateway${SET_IT_THERE}`, {
         details: { field: 'url', variable: missingInUrl },
       });
     }
     const missingEnv = p.env ? missingEnvVariables(p.env)[0] : undefined;
     if (missingEnv) {
-      throw new McpGatewayError('MCP_SECRET_MISSING', `env.${missingEnv.name}: environment variable ${missingEnv.variable} is not set on this gateway`, {
+      throw new McpGatewayError('MCP_SECRET_MISSING', `env.${missingEnv.name}: environment variable ${missingEnv.variable} is not set on this gateway${SET_IT_THERE}`, {
         details: { field: `env.${missingEnv.name}`, variable: missingEnv.variable },
       });
     }
@@ -968,9 +972,17 @@ export class McpGateway {
     return call;
   }
 
-  /** What to call instead of a name no tool has: the tools of that upstream name (a model that dropped `<server>__`), else where to look. */
+  /**
+   * What to call instead of a name no tool has: the tool it misspells by its separator or case
+   * (`examples_echo`, `Examples__Echo`), the tools of that upstream name (a model that dropped
+   * `<server>__`), else where to look.
+   */
   private toolNameHint(tenant: string, name: string): string {
-    const named = this.catalog.listTools(tenant).filter((t) => t.upstreamName === name).map((t) => t.name).sort();
+    const tools = this.catalog.listTools(tenant);
+    const loose = (n: string) => n.toLowerCase().replace(/[-_]/g, '');
+    const meant = tools.filter((t) => loose(t.name) === loose(name)).map((t) => t.name).sort();
+    if (meant.length) return `did you mean ${meant.slice(0, 5).join(' or ')}? (tools are named <server>__<tool>, two underscores)`;
+    const named = tools.filter((t) => t.upstreamName === name).map((t) => t.name).sort();
     if (!named.length) return 'tools/list and search_tools name the tools this key can call';
     return `tools are named <server>__<tool>, as ${named.slice(0, 5).join(', ')}${named.length > 5 ? `, … (${named.length})` : ''}`;
   }

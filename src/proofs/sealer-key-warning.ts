@@ -26,6 +26,6 @@ export function sealerKeyWarning(p: SealerKeyWarningParameters): string | undefi
   return (
     `sealer: SEALER_PRIVATE_KEY is not set, so this process signs batch heads with its own DATA_DIR/sealer.key${p.sealerAddress ? ` (signer ${p.sealerAddress})` : ''}, ` +
     `and ${shared}: another sealer candidate with its own DATA_DIR signs with another key after a takeover, and an auditor pinning the signer (openmcp verify --signer) fails; ` +
-    'set SEALER_PRIVATE_KEY to the same key on every sealer candidate (docs/operations.md, "Single leaders")'
+    'set SEALER_PRIVATE_KEY to the same key on every sealer candidate (docs/operations.md, "Single leaders: relay, sealer and anchorer")'
   );
 }

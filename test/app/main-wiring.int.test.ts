@@ -539,9 +539,9 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     expect(lines).to.deep.equal({
       projector: 'OpenMCP-Chain listening on URL (projector: health URL/readyz, metrics URL/metrics)',
       'relay,sealer': 'OpenMCP-Chain listening on URL (relay, sealer: health URL/readyz, metrics URL/metrics)',
-      api: 'OpenMCP-Chain listening on URL (dashboard: URL/ui, API docs: URL/docs)',
+      api: 'OpenMCP-Chain listening on URL (dashboard: URL/ui, OpenAPI JSON: URL/docs)',
       gateway: 'OpenMCP-Chain listening on URL (MCP: URL/mcp)',
-      'api,gateway,agent': 'OpenMCP-Chain listening on URL (dashboard: URL/ui, API docs: URL/docs, MCP: URL/mcp)',
+      'api,gateway,agent': 'OpenMCP-Chain listening on URL (dashboard: URL/ui, OpenAPI JSON: URL/docs, MCP: URL/mcp)',
     });
   });
 

@@ -69,6 +69,19 @@ describe('openmcp start: a PORT or CHAIN_PORT already in use', function () {
     expect(r.log.join('')).to.not.match(/EADDRINUSE|\n\s+at /);
   });
 
+  it('both taken (a second `npm start` beside a running one): one CONFIG_INVALID naming both, so a single retry with two free ports works (was: CHAIN_PORT alone, then PORT on the next try)', async () => {
+    const port = await takenPort();
+    const chainPort = await takenPort();
+    const r = await start({ PORT: String(port), CHAIN_PORT: String(chainPort) });
+    expect(r.err).to.have.property('code', 'CONFIG_INVALID');
+    expect(r.err).to.have.nested.property('details.variable', 'CHAIN_PORT');
+    expect(r.err).to.have.deep.nested.property('details.variables', ['CHAIN_PORT', 'PORT']);
+    expect((r.err as Error).message).to.equal(
+      `CHAIN_PORT: 127.0.0.1:${chainPort} and PORT: 127.0.0.1:${port} are already in use (a gateway running already?): set both to free ports, e.g. PORT=18080 CHAIN_PORT=18545`,
+    );
+    expect(r.made, 'nothing made in DATA_DIR').to.deep.equal([]);
+  });
+
   it('PORT the same as CHAIN_PORT: CONFIG_INVALID naming PORT before anything is made (the chain would take it first)', async () => {
     const port = await freePort();
     const r = await start({ PORT: String(port), CHAIN_PORT: String(port) });

@@ -159,9 +159,9 @@ describe('openmcp command lines: where options go, and exit 2 for one it cannot 
     });
   });
 
-  // README "Interfaces" names the commands that talk to a running gateway; `openmcp --help` left `batches` out,
+  // docs/interfaces.md, "Client commands: the gateway and the key", names the commands that talk to a running gateway; `openmcp --help` left `batches` out,
   // though `batches export` reaches the gateway as the others do (its own --help says so).
-  it('openmcp --help names every client of a running gateway, batches included, as README does', async () => {
+  it('openmcp --help names every client of a running gateway, batches included, as docs/interfaces.md does', async () => {
     const r = await openmcp('--help');
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.include('keys, subjects, tasks, tool-calls, events, batches, mcp servers and mcp tools are clients of a running gateway.');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyDefaults } from '../../src/cli/verify-defaults';
 
-// README: the settings come from the environment "and, optionally, a JSON or YAML file named by
+// docs/configuration.md: the settings come from the environment "and, optionally, a JSON or YAML file named by
 // OPENMCP_CONFIG with the same keys (the environment wins)". `verify` read the environment only, so
 // an operator who started with `OPENMCP_CONFIG=cfg.yaml npm start` (CHAIN_PORT in the file) and
 // ran `OPENMCP_CONFIG=cfg.yaml npx openmcp verify proof.json` was sent to 127.0.0.1:8545.

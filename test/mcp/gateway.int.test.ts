@@ -132,6 +132,11 @@ describe('MCP gateway over real SDK clients and servers (stdio + streamable HTTP
     const bare = await client.callTool({ name: 'add', arguments: { a: 1, b: 2 } }).catch((e) => e);
     expect(bare.message).to.equal('MCP error -32602: no tool named add: tools are named <server>__<tool>, as examples__add, remote__add');
     expect(bare.data).to.deep.equal({ code: 'MCP_TOOL_NOT_FOUND' });
+    // A newcomer's typo of the separator or the case is told the name meant (was: only where to look).
+    for (const typo of ['examples_echo', 'Examples__Echo', 'examples-echo']) {
+      const near = await client.callTool({ name: typo, arguments: { text: 'hi' } }).catch((e) => e);
+      expect(near.message).to.equal(`MCP error -32602: no tool named ${typo}: did you mean examples__echo? (tools are named <server>__<tool>, two underscores)`);
+    }
   });
 
   it('refuses arguments nested deeper than 64 levels with -32602 naming the limit, recording and forwarding nothing (3,000 levels was -32603 "internal error", unlogged)', async function () {

@@ -6,7 +6,7 @@ const actor = { kind: 'user' as const, id: 'alice' };
 
 /**
  * A stdio server whose command is not found (a bare `tsx`, `./server.js` run from another working
- * directory: README, "A stdio server's command runs in the working directory of each process")
+ * directory: README, "More MCP servers": "A stdio server's command runs in the working directory of each process that starts it")
  * was down with the spawn error alone, `files: spawn tsx ENOENT`, saying nothing of what to do.
  */
 describe('MCP stdio upstream whose command is not found', function () {

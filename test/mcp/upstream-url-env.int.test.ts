@@ -167,7 +167,10 @@ describe('MCP gateway: an http/sse upstream URL referring to the environment (?a
     const missing = await rejection(gw.registerServer({ ...ctx, name: 'x', transport: 'http', url: `${upstream.url}?api_key=\${env:OMC_TEST_NOT_SET_ANYWHERE}` }));
     expect(missing.code).to.equal('MCP_SECRET_MISSING');
     expect(missing.details).to.deep.equal({ field: 'url', variable: 'OMC_TEST_NOT_SET_ANYWHERE' });
-    expect(missing.message).to.equal('url: environment variable OMC_TEST_NOT_SET_ANYWHERE is not set on this gateway');
+    // Says where to set it: a newcomer sets it in the CLI's shell, which the gateway never reads.
+    expect(missing.message).to.equal(
+      "url: environment variable OMC_TEST_NOT_SET_ANYWHERE is not set on this gateway: set it in the environment the gateway runs in (openmcp start's, not the client's), restart the gateway, and register again",
+    );
     for (const [url, text] of [
       [`http://\${env:${VAR}}/mcp`, 'path or the query only'],
       [`http://127.0.0.1:\${env:${VAR}}/mcp`, 'not a valid URL once each ${env:NAME} stands for a value'],

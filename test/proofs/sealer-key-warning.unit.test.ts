@@ -19,7 +19,7 @@ describe('sealerKeyWarning: a sealer candidate signing with its own sealer.key w
     ] as const) {
       const line = sealerKeyWarning({ config, roles: parseRoles(roles), sealerAddress: signer });
       expect(line).to.equal(
-        `sealer: SEALER_PRIVATE_KEY is not set, so this process signs batch heads with its own DATA_DIR/sealer.key (signer ${signer}), and ${why}: another sealer candidate with its own DATA_DIR signs with another key after a takeover, and an auditor pinning the signer (openmcp verify --signer) fails; set SEALER_PRIVATE_KEY to the same key on every sealer candidate (docs/operations.md, "Single leaders")`,
+        `sealer: SEALER_PRIVATE_KEY is not set, so this process signs batch heads with its own DATA_DIR/sealer.key (signer ${signer}), and ${why}: another sealer candidate with its own DATA_DIR signs with another key after a takeover, and an auditor pinning the signer (openmcp verify --signer) fails; set SEALER_PRIVATE_KEY to the same key on every sealer candidate (docs/operations.md, "Single leaders: relay, sealer and anchorer")`,
       );
     }
   });

@@ -203,7 +203,7 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
     expect(await runEventsProof(served, e.id, {}, out, (t) => (written += t))).to.equal(0);
     expect(written).to.equal(pretty);
 
-    // The real command, as README shows it.
+    // The real command, as README and docs/interfaces.md show it.
     const env = { ...process.env, OPENMCP_URL: url, OPENMCP_API_KEY: adminKey };
     const file2 = join(dir, 'proof2.json');
     await run(process.execPath, [OPENMCP, 'events', 'proof', e.id, '--out', file2], { env });

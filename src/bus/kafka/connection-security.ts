@@ -4,7 +4,7 @@ import type { ConnectionOptions } from 'node:tls';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import { ConfigError, UnavailableError } from '../../core/errors';
 
-/** The settings that say how the gateway's Kafka clients connect (README, "Configuration"). */
+/** The settings that say how the gateway's Kafka clients connect (docs/configuration.md). */
 export type KafkaSecuritySettings = {
   KAFKA_SSL?: 'on' | 'off';
   KAFKA_SSL_CA_FILE?: string;
