@@ -1,8 +1,22 @@
 import { writeSync } from 'node:fs';
 import pino, { type DestinationStream } from 'pino';
 
-/** The parts of sonic-boom (pino's destination) the exit flush below reads: a utf8 stream's queue. */
-type SonicBoomQueue = { fd: number; destroyed: boolean; _writing: boolean; _writingBuf: unknown; _bufs: unknown[] };
+/**
+ * The parts of sonic-boom (pino's destination) the exit flush below reads: a utf8 stream's queue.
+ * Not its API: sonic-boom 4.2 (package-lock.json). No public option bounds its flushSync on EPIPE
+ * (it retries every error but EAGAIN/EBUSY, retryEAGAIN is asked only about those), hence this.
+ */
+type SonicBoomQueue = { fd: number; destroyed: boolean; _writing: boolean; _writingBuf: string | Buffer; _bufs: (string | Buffer)[] };
+
+/**
+ * Whether `dest` holds its queue as the exit flush reads it. A sonic-boom that does not (another
+ * version) gets its own flushSync back, as plain pino: test/api/stdout-log-destination fails first.
+ */
+export function hasKnownQueue(dest: unknown): dest is SonicBoomQueue {
+  const d = dest as Partial<SonicBoomQueue>;
+  const chunk = (b: unknown) => typeof b === 'string' || Buffer.isBuffer(b);
+  return typeof d.fd === 'number' && typeof d.destroyed === 'boolean' && typeof d._writing === 'boolean' && chunk(d._writingBuf) && Array.isArray(d._bufs) && d._bufs.every(chunk);
+}
 
 /** Tries of a write into a full pipe at exit (EAGAIN, its reader alive but not reading), 100 ms apart. */
 const FULL_PIPE_TRIES = 10;
@@ -38,8 +52,15 @@ export function stdoutLogDestination(note: (line: string) => void = (line) => vo
   // pino's own listener drops lines after EPIPE and throws any other write error out of the
   // process; both end the log here, the process serving on.
   dest.on('error', lose);
+  const ownFlushSync = dest.flushSync.bind(dest);
   dest.flushSync = () => {
-    if (!lost) flushGivingUp(dest as unknown as SonicBoomQueue, lose);
+    if (lost) return;
+    if (hasKnownQueue(dest)) return flushGivingUp(dest, lose);
+    try {
+      ownFlushSync();
+    } catch (err) {
+      lose(err as NodeJS.ErrnoException);
+    }
   };
   return dest;
 }
@@ -48,11 +69,11 @@ export function stdoutLogDestination(note: (line: string) => void = (line) => vo
 function flushGivingUp(dest: SonicBoomQueue, lose: (err: NodeJS.ErrnoException) => void): void {
   if (dest.destroyed || dest.fd < 0) return;
   // A write under way (the thread pool's) finishes on its own or not at all; the rest is queued.
+  // The chunk a write left half done is a Buffer.
   const queued = [...(dest._writing ? [] : [dest._writingBuf]), ...dest._bufs];
-  if (!queued.every((b) => typeof b === 'string')) return;
   dest._bufs = [];
   dest._writingBuf = '';
-  let rest = Buffer.from(queued.join(''));
+  let rest = Buffer.concat(queued.map((b) => (typeof b === 'string' ? Buffer.from(b) : b)));
   for (let tries = 0; rest.length > 0; ) {
     try {
       rest = rest.subarray(writeSync(dest.fd, rest));

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { hasKnownQueue, stdoutLogDestination } from '../../src/api/stdout-log-destination';
 
 const FIXTURE = join(__dirname, 'fixtures', 'log-then-exit.ts');
 
@@ -28,6 +30,16 @@ function run(stdoutReader: 'closed' | 'stalled' | 'read', args: string[] = []): 
 /** docs/operations.md "Observability" (Logs): the JSON log on a stdout whose reader has gone. */
 describe('stdoutLogDestination', function () {
   this.timeout(90_000);
+
+  // The exit flush reads sonic-boom's queue (no public option bounds its flushSync on EPIPE): a
+  // sonic-boom whose queue differs gets plain pino's flush, which hangs on EPIPE. Fails here first.
+  it("reads the queue of the sonic-boom pino resolves to: an upgrade fails here, not as a hang", () => {
+    const { version } = createRequire(require.resolve('pino'))('sonic-boom/package.json') as { version: string };
+    expect(version, `sonic-boom ${version}: check flushGivingUp in src/api/stdout-log-destination.ts against its flushSync, then this pin`).to.match(/^4\.2\./);
+    const dest = stdoutLogDestination(() => {});
+    expect(hasKnownQueue(dest), `sonic-boom ${version} keeps its queue otherwise: the exit flush falls back to its own`).to.equal(true);
+    expect(hasKnownQueue({ fd: 1, destroyed: false, _writing: false, _writingBuf: '', _buffers: [] })).to.equal(false);
+  });
 
   // Was: pino's exit flush retried the write into the closed pipe every 100 ms, forever; the
   // process hung in its exit handlers until SIGKILL (the fixture's, after 60 s: code SIGKILL).
