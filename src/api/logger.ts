@@ -1,6 +1,7 @@
 import { traceLogMixin } from '../telemetry/log-mixin';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { redactUrlsIn } from '../core/errors';
+import { stdoutLogDestination } from './stdout-log-destination';
 
 /** Paths never written to a log: credentials in headers, and any key in a body or reply. */
 export const REDACT_PATHS = [
@@ -18,12 +19,14 @@ export const REDACT_PATHS = [
 
 /**
  * The product logger: structured JSON with credentials redacted. Pass it as AppDeps.logger.
+ * Without `stream`, it writes to stdout, and a stdout whose reader has gone ends the log, not the
+ * process (stdoutLogDestination).
  * @example buildApp({ ...deps, logger: createLogger('info') })
  */
 export function createLogger(level = 'info', stream?: DestinationStream): Logger {
   // Log lines carry trace_id/span_id of the active span, so logs and traces join up.
   const options = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, mixin: traceLogMixin, serializers: { err: serializeError } };
-  return stream ? pino(options, stream) : pino(options);
+  return pino(options, stream ?? stdoutLogDestination());
 }
 
 /**

@@ -45,6 +45,7 @@ export function buildCli(): Command {
       return spec;
     })
     .action(async (o: { roles?: string }) => {
+      runsOnWithoutStdout = true;
       const { runStart } = load<typeof import('./start')>('./start');
       await runStart(loadConfig(o.roles ? { ...process.env, OPENMCP_ROLES: o.roles } : process.env));
     });
@@ -60,7 +61,7 @@ export function buildCli(): Command {
     .action(async (file: string, o: { rpc?: string; contract?: string; signer?: string }) => {
       const chain = verifyChain(o);
       if (!chain) return;
-      verdictPending = true;
+      runsOnWithoutStdout = true;
       const { runVerify } = load<typeof import('./verify')>('./verify');
       process.exitCode = await runVerify({ file, ...chain, signer: o.signer });
     });
@@ -88,7 +89,7 @@ export function buildCli(): Command {
           return;
         }
       }
-      verdictPending = true;
+      runsOnWithoutStdout = true;
       const { runVerifyBatch } = load<typeof import('./verify-batch')>('./verify-batch');
       process.exitCode = await runVerifyBatch({ batchId: id, file: o.file, client, ...chain, signer: o.signer });
     });
@@ -133,6 +134,7 @@ export function buildCli(): Command {
     .description('rebuild a read model from position 0 into fresh tables and swap them in')
     .argument('<name>', 'tasks | task-steps | tool-calls | mcp-servers | batches | audit-log | subject-events')
     .action(async (name: string) => {
+      runsOnWithoutStdout = true;
       const { runRebuild } = load<typeof import('./rebuild')>('./rebuild');
       await runRebuild(loadConfig(), name);
     });
@@ -333,20 +335,24 @@ function verifyChain(o: { rpc?: string; contract?: string }): { rpc: string; con
 }
 
 /**
- * Set while verify or verify-batch runs: its exit code is the verdict, so a reader that stops
- * reading (`openmcp verify forged.json | head -1` under pipefail) must not end it with 0.
+ * Set by the commands whose outcome is more than their output, which a reader that stops reading
+ * must not end with 0: verify and verify-batch, whose exit code is the verdict (`openmcp verify
+ * forged.json | head -1` under pipefail); projections rebuild, which would stop between building
+ * and swapping in; start, whose stdout carries only logs and where it listens (`openmcp start |
+ * tee log` whose tee dies loses those lines, not the gateway).
  */
-let verdictPending = false;
+let runsOnWithoutStdout = false;
 
 /**
  * `openmcp events tail | head`: once the reader has gone, a write fails with EPIPE, which Node
- * raises as an unhandled 'error' with a stack trace. End quietly instead, as Unix tools do; a
- * verification runs on to its verdict instead, its lines unread (console drops failed writes).
+ * raises as an unhandled 'error' with a stack trace. End quietly instead, as Unix tools do; the
+ * commands of runsOnWithoutStdout run on to their end instead, their lines unread (console drops
+ * failed writes; start's JSON log says the loss on stderr: stdoutLogDestination).
  */
 function endQuietlyWhenStdoutCloses(): void {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') throw err;
-    if (!verdictPending) process.exit(0);
+    if (!runsOnWithoutStdout) process.exit(0);
   });
 }
 
