@@ -1,15 +1,8 @@
 import { OpenMcpError } from '../core/errors';
+import { kafkaErrorType } from '../bus/kafka/kafka-error-type';
 
 /** Kafka error types meaning "this request is too big", after which a smaller one may pass. */
 const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
-
-/** kafkajs wraps a protocol error (NonRetriable, NumberOfRetriesExceeded): its type sits on the cause. */
-export function kafkaErrorType(err: unknown): string | undefined {
-  for (let e = err as { type?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (typeof e.type === 'string') return e.type;
-  }
-  return undefined;
-}
 
 /** An error raised by kafkajs (its classes are all named KafkaJS…). */
 export function isKafkaError(err: unknown): boolean {

@@ -1,6 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import { OpenMcpError, redactUrlsIn } from '../../core/errors';
 import type { ReadinessCheck } from '../../telemetry/readiness-check';
+import { kafkaProtocolError } from './kafka-error-type';
 
 /**
  * One consumer group's member in this process, as the Kafka bus runs it: `running` (consuming, or
@@ -33,16 +34,9 @@ export const KAFKA_CONSUMERS_STOPPED_METRIC = 'openmcp_kafka_consumers_stopped';
  * @example stoppedReason(err) // 'GROUP_AUTHORIZATION_FAILED: Not authorized to access group: Group authorization failed'
  */
 export function stoppedReason(err: unknown): string {
-  type Cause = { type?: unknown; name?: unknown; message?: unknown; cause?: unknown };
   if (err instanceof OpenMcpError) return `${err.code}: ${redactUrlsIn(err.message)}`.slice(0, 600);
   // kafkajs wraps the broker's error (KafkaJSNonRetriableError, its cause the protocol error with the type).
-  let e = err as Cause | undefined;
-  for (let c = e, depth = 0; c && depth < 10; c = c.cause as Cause | undefined, depth++) {
-    if (typeof c.type === 'string') {
-      e = c;
-      break;
-    }
-  }
+  const e = (kafkaProtocolError(err) ?? err) as { type?: unknown; name?: unknown; message?: unknown } | undefined;
   const message = redactUrlsIn(String(e?.message ?? err));
   const kind = typeof e?.type === 'string' ? e.type : typeof e?.name === 'string' ? e.name : undefined;
   return (kind ? `${kind}: ${message}` : message).slice(0, 300);

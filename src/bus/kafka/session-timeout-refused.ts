@@ -1,11 +1,9 @@
 import { ConfigError } from '../../core/errors';
+import { kafkaErrorType } from './kafka-error-type';
 
 /** Whether `err`, or an error it was caused by, is a broker's INVALID_SESSION_TIMEOUT (Kafka error 26). */
 export function isSessionTimeoutRefusal(err: unknown): boolean {
-  for (let e = err as { type?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 10; e = e.cause as typeof e, depth++) {
-    if (e.type === 'INVALID_SESSION_TIMEOUT') return true;
-  }
-  return false;
+  return kafkaErrorType(err) === 'INVALID_SESSION_TIMEOUT';
 }
 
 /**
