@@ -1,6 +1,6 @@
 import type { Cache } from '../cache/port';
 import type { SealedTurnsPage } from '../readmodels/sealed-turns';
-import { responseCacheKey, saltedPromptCacheKey, savedPrompt } from '../cache/llm-response-keys';
+import { forgetSaltedPrompts } from '../cache/llm-response-keys';
 
 export type ForgetCachedTurnsDependencies = {
   cache: Cache;
@@ -31,16 +31,9 @@ export async function forgetCachedTurns(deps: ForgetCachedTurnsDependencies, ten
   let after: number | undefined;
   do {
     const page = await deps.listSealedTurns(tenant, kids, { after, limit: PAGE });
-    const pointers = page.turns.filter((t) => t.salted).map((t) => saltedPromptCacheKey(tenant, t.promptHash));
-    turns += pointers.length;
-    const saved = await Promise.all(pointers.map((k) => deps.cache.get(k)));
-    const keys = pointers.flatMap((k, i) => {
-      if (saved[i] === undefined) return [];
-      const s = savedPrompt(saved[i]);
-      return [k, ...(s ? [responseCacheKey(tenant, s.model, s.promptHash)] : [])];
-    });
-    if (keys.length) await deps.cache.del(...new Set(keys));
-    removed += new Set(keys).size;
+    const salted = page.turns.filter((t) => t.salted).map((t) => t.promptHash);
+    turns += salted.length;
+    removed += await forgetSaltedPrompts(deps.cache, tenant, salted);
     after = page.next;
   } while (after !== undefined);
   return { turns, removed };

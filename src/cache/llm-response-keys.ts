@@ -1,4 +1,5 @@
 import type { Hex } from '../core/hex';
+import type { Cache } from './port';
 
 /*
  * The LLM response cache's keys (src/agent/llm/infer.ts writes them; an erasure takes a subject's
@@ -35,4 +36,26 @@ export function savedPrompt(value: string | undefined): SavedPrompt | undefined 
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Take out of `cache` the entries of `tenant`'s turns whose salted promptHashes (InferenceCompleted
+ * v8) are given: each pointer (saltedPromptCacheKey) and the answer it names (responseCacheKey).
+ * What an erasure does for a subject's turns (forgetCachedTurns) and a resumed run for its task's
+ * (forgetErasedTurns). Returns how many keys went. Throws what the cache throws. Idempotent.
+ * @example await forgetSaltedPrompts(cache, 'acme', ['0x…']) // 2
+ */
+export async function forgetSaltedPrompts(cache: Cache, tenant: string, saltedHashes: readonly string[]): Promise<number> {
+  const pointers = [...new Set(saltedHashes)].map((h) => saltedPromptCacheKey(tenant, h));
+  if (!pointers.length) return 0;
+  const saved = await Promise.all(pointers.map((k) => cache.get(k)));
+  const keys = new Set<string>();
+  for (const [i, k] of pointers.entries()) {
+    if (saved[i] === undefined) continue;
+    keys.add(k);
+    const s = savedPrompt(saved[i]);
+    if (s) keys.add(responseCacheKey(tenant, s.model, s.promptHash));
+  }
+  if (keys.size) await cache.del(...keys);
+  return keys.size;
 }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { forgetRecordedTurns, forgetTurnIfErased } from '../../src/agent/llm/forget-turn-if-erased';
+import { forgetTurnIfErased } from '../../src/agent/llm/forget-turn-if-erased';
+import { forgetSaltedPrompts } from '../../src/cache/llm-response-keys';
 import { responseCacheKey, saltedPromptCacheKey } from '../../src/cache/llm-response-keys';
 import { MemoryCache } from '../../src/cache/memory';
 import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
@@ -46,10 +47,10 @@ describe('forgetTurnIfErased', () => {
     expect(await left(cache)).to.equal(0);
   });
 
-  it('forgetRecordedTurns (a resumed run of an erased subject): the pointer and the answer it names; a pointer gone takes nothing else', async () => {
+  it('forgetSaltedPrompts (a resumed run of an erased subject): the pointer and the answer it names; a pointer gone takes nothing else', async () => {
     const cache = await cached();
-    expect(await forgetRecordedTurns({ tenant: 'acme', cache }, [saltedHash, saltedHash, `0x${'ef'.repeat(32)}`])).to.equal(2);
+    expect(await forgetSaltedPrompts(cache, 'acme', [saltedHash, saltedHash, `0x${'ef'.repeat(32)}`])).to.equal(2);
     expect(await left(cache)).to.equal(0);
-    expect(await forgetRecordedTurns({ tenant: 'acme', cache }, [saltedHash]), 'idempotent').to.equal(0);
+    expect(await forgetSaltedPrompts(cache, 'acme', [saltedHash]), 'idempotent').to.equal(0);
   });
 });

@@ -1,5 +1,5 @@
 import type { Cache } from '../../cache/port';
-import { responseCacheKey, saltedPromptCacheKey, savedPrompt } from '../../cache/llm-response-keys';
+import { responseCacheKey, saltedPromptCacheKey } from '../../cache/llm-response-keys';
 import { keyErasedNow } from '../../erasure/cached-subject-keys';
 import type { SubjectKeyStore } from '../../erasure/subject-key-store';
 
@@ -30,28 +30,4 @@ export async function forgetTurnIfErased(deps: ForgetTurnIfErasedDependencies, t
   if (!erased) return 'kept';
   await deps.cache.del(saltedPromptCacheKey(deps.tenant, turn.saltedHash), responseCacheKey(deps.tenant, turn.model, turn.promptHash));
   return 'removed';
-}
-
-/**
- * Take out of the response cache the entries of a task's recorded turns whose promptHash is salted
- * (InferenceCompleted v8: `saltedHashes`), once its submitter's key is found erased: the pointer
- * naming each answer, and the answer. For a run that resumes a task after its worker recorded a turn
- * but did not get to forgetTurnIfErased (the process gone, or the append's answer lost after its
- * commit), when an erasure that read the log before that turn did not find it either. Returns how
- * many keys went. Throws what the cache throws. Idempotent.
- * @example await forgetRecordedTurns({ tenant: 'acme', cache }, ['0x…']) // 2
- */
-export async function forgetRecordedTurns(deps: Pick<ForgetTurnIfErasedDependencies, 'tenant' | 'cache'>, saltedHashes: readonly string[]): Promise<number> {
-  const pointers = [...new Set(saltedHashes)].map((h) => saltedPromptCacheKey(deps.tenant, h));
-  if (!pointers.length) return 0;
-  const saved = await Promise.all(pointers.map((k) => deps.cache.get(k)));
-  const keys = new Set<string>();
-  for (const [i, k] of pointers.entries()) {
-    if (saved[i] === undefined) continue;
-    keys.add(k);
-    const s = savedPrompt(saved[i]);
-    if (s) keys.add(responseCacheKey(deps.tenant, s.model, s.promptHash));
-  }
-  if (keys.size) await deps.cache.del(...keys);
-  return keys.size;
 }

@@ -13,7 +13,8 @@ import { payloadDigest } from '../../mcp/payload-hash';
 import { traceLlmCall, traceToolCall } from '../../telemetry/component-spans';
 import { AgentError } from '../errors';
 import { cachesResponses, infer, rememberSaltedPrompt, responseCacheKey, saltedPromptCacheKey, savedPrompt } from '../llm/infer';
-import { forgetRecordedTurns, forgetTurnIfErased } from '../llm/forget-turn-if-erased';
+import { forgetTurnIfErased } from '../llm/forget-turn-if-erased';
+import { forgetSaltedPrompts } from '../../cache/llm-response-keys';
 import { estimateTokens } from '../llm/token-budget';
 import type { AssistantMessage, ChatMessage, Completion, CompletionRequest, ToolSpec } from '../llm/port';
 import { policyName, resolvePolicy } from '../policy/resolve-policy';
@@ -754,7 +755,7 @@ export class TaskRun {
 
   /**
    * A task whose submitter's key is erased, resumed: its recorded turns' entries (v8, promptHash
-   * salted) taken out of the response cache (forgetRecordedTurns), should the run that recorded one
+   * salted) taken out of the response cache (forgetSaltedPrompts), should the run that recorded one
    * have stopped before its own check (forgetIfErased), after an erasure that read the log before
    * that turn. A cache that fails is logged: they expire with LLM_CACHE_TTL_MS.
    */
@@ -762,7 +763,7 @@ export class TaskRun {
     const cache = this.deps.cache;
     const salted = this.view.turns.flatMap((t) => (t?.promptSalted ? [t.promptHash] : []));
     if (!cache || !salted.length) return;
-    const removed = await forgetRecordedTurns({ tenant: this.view.tenant, cache }, salted).catch((err: unknown) => {
+    const removed = await forgetSaltedPrompts(cache, this.view.tenant, salted).catch((err: unknown) => {
       this.deps.logger?.warn({ err, taskId: this.taskId }, "the submitter's data key is erased, but the task's turns could not be taken out of the LLM response cache: they expire with LLM_CACHE_TTL_MS");
       return 0;
     });
