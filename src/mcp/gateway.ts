@@ -195,7 +195,6 @@ const SET_IT_THERE = ": set it in the environment the gateway runs in (openmcp s
  * await gw.registerServer({ tenant: 'acme', actor, name: 'files', transport: 'stdio', command: 'npx', args: ['tsx', 'srv.ts'] });
  * await gw.callTool({ tenant: 'acme', actor }, 'files__read', { path: 'a.txt' });
  */
-
 export class McpGateway {
   readonly catalog = new ToolCatalog();
   readonly search: ToolSearch;
