@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import { ConfigError } from './errors';
+import { clientCredentialsTokenSource } from './oauth-client-credentials';
 
 /** The settings that say how the gateway's Kafka clients connect (docs/configuration.md). */
 export type KafkaSecuritySettings = {
@@ -10,14 +11,22 @@ export type KafkaSecuritySettings = {
   KAFKA_SSL_CA_FILE?: string;
   KAFKA_SSL_CERT_FILE?: string;
   KAFKA_SSL_KEY_FILE?: string;
-  KAFKA_SASL_MECHANISM?: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  KAFKA_SASL_MECHANISM?: 'plain' | 'scram-sha-256' | 'scram-sha-512' | 'oauthbearer';
   KAFKA_SASL_USERNAME?: string;
   KAFKA_SASL_PASSWORD?: string;
+  KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL?: string;
+  KAFKA_SASL_OAUTHBEARER_CLIENT_ID?: string;
+  KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET?: string;
+  KAFKA_SASL_OAUTHBEARER_SCOPE?: string;
+  KAFKA_SASL_OAUTHBEARER_EXTENSIONS?: string;
 };
 
 /** The settings the SASL and TLS errors point at. */
 export const KAFKA_SASL_SETTINGS = 'KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD';
 export const KAFKA_TLS_SETTINGS = 'KAFKA_SSL, KAFKA_SSL_CA_FILE';
+export const KAFKA_OAUTHBEARER_SETTINGS = 'KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL, KAFKA_SASL_OAUTHBEARER_CLIENT_ID, KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET, KAFKA_SASL_OAUTHBEARER_SCOPE';
+
+const OAUTHBEARER_VARIABLES = ['KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL', 'KAFKA_SASL_OAUTHBEARER_CLIENT_ID', 'KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET', 'KAFKA_SASL_OAUTHBEARER_SCOPE', 'KAFKA_SASL_OAUTHBEARER_EXTENSIONS'] as const;
 
 /** A PEM file a setting names, its text; a ConfigError naming the setting when it cannot be read or holds no such block. */
 function readPem(variable: string, path: string, check: (text: string) => void, expected: string): string {
@@ -44,7 +53,9 @@ const checkCertificates = (text: string) => {
  * The `ssl` and `sasl` options of every kafkajs client the gateway makes (the relay's producer and
  * admin, the bus's consumers, admin and readiness probe, the topic ensure, the lag metric, and the
  * example consumer), from the KAFKA_SSL* and KAFKA_SASL_* settings; the files they name are read
- * here. Nothing set: neither (plaintext, no authentication). A setting that does not fit throws a
+ * here; with KAFKA_SASL_MECHANISM=oauthbearer the token provider of KAFKA_SASL_OAUTHBEARER_* (call
+ * this once per process and give every client its result: they then share one token). Nothing set:
+ * neither (plaintext, no authentication). A setting that does not fit throws a
  * ConfigError naming it: loadConfig calls this, so a start stops on it.
  * @example new Kafka({ brokers, ...kafkaConnectionSecurity(config) })
  */
@@ -73,6 +84,14 @@ export function kafkaConnectionSecurity(s: KafkaSecuritySettings): Pick<KafkaCon
     out.ssl = Object.keys(tls).length ? tls : true;
   }
   const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password } = s;
+  if (mechanism === 'oauthbearer') {
+    out.sasl = oauthBearerOptions(s);
+    return out;
+  }
+  const stray = OAUTHBEARER_VARIABLES.find((v) => s[v]);
+  if (stray) {
+    throw new ConfigError(`Invalid configuration: ${stray} is set but KAFKA_SASL_MECHANISM is not oauthbearer${mechanism ? ` (it is ${mechanism})` : ''}: the KAFKA_SASL_OAUTHBEARER_* settings are only used with KAFKA_SASL_MECHANISM=oauthbearer; set it, or unset them`, { variable: 'KAFKA_SASL_MECHANISM' });
+  }
   if (!mechanism && (username || password)) {
     const variable = username ? 'KAFKA_SASL_USERNAME' : 'KAFKA_SASL_PASSWORD';
     throw new ConfigError(`Invalid configuration: ${variable} is set but KAFKA_SASL_MECHANISM is not: set it to the brokers' SASL mechanism (plain, scram-sha-256 or scram-sha-512)`, { variable: 'KAFKA_SASL_MECHANISM' });
@@ -85,15 +104,79 @@ export function kafkaConnectionSecurity(s: KafkaSecuritySettings): Pick<KafkaCon
   return out;
 }
 
+/** A token endpoint URL's problem (undefined: none): https, or http to this host only (a provider of one's own, in tests); no credentials in it. */
+function endpointProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'expected an https:// URL (the OIDC provider\'s token endpoint)';
+  }
+  if (url.username || url.password) return 'expected the token endpoint without credentials in it (the client authenticates with KAFKA_SASL_OAUTHBEARER_CLIENT_ID and KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET)';
+  const local = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  if (url.protocol === 'https:' || (url.protocol === 'http:' && local)) return undefined;
+  return 'expected an https:// URL: over http:// the client secret and the tokens would travel in clear (http:// is taken for localhost only)';
+}
+
+/** KAFKA_SASL_OAUTHBEARER_EXTENSIONS (`key=value,…`) as RFC 7628 §3.1 allows them, or a ConfigError naming it. */
+function extensionsOf(value: string): Record<string, string> {
+  const variable = 'KAFKA_SASL_OAUTHBEARER_EXTENSIONS';
+  const out: Record<string, string> = {};
+  for (const pair of value.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const at = pair.indexOf('=');
+    const [key, v] = at > 0 ? [pair.slice(0, at), pair.slice(at + 1)] : ['', ''];
+    if (!key || !v) throw new ConfigError(`Invalid configuration: ${variable}: expected key=value pairs separated by commas (logicalCluster=lkc-…,identityPoolId=pool-…), got ${JSON.stringify(pair)}`, { variable });
+    if (!/^[A-Za-z]+$/.test(key)) throw new ConfigError(`Invalid configuration: ${variable}: ${JSON.stringify(key)}: expected a key of letters only (RFC 7628 §3.1)`, { variable });
+    if (key === 'auth') throw new ConfigError(`Invalid configuration: ${variable}: "auth" is the token's own key (RFC 7628 §3.1); name the extension otherwise`, { variable });
+    if (!/^[\x21-\x7e]+$/.test(v)) throw new ConfigError(`Invalid configuration: ${variable}: the value of ${key}: expected visible ASCII characters, no spaces`, { variable });
+    out[key] = v;
+  }
+  return out;
+}
+
+/**
+ * kafkajs's OAUTHBEARER options: its `oauthBearerProvider` gives every connection's authentication
+ * the token of one client-credentials source (so every client built from these options shares one
+ * token, renewed shortly before it expires), with the extensions. A setting that does not fit: a
+ * ConfigError naming it.
+ */
+function oauthBearerOptions(s: KafkaSecuritySettings): SASLOptions {
+  for (const variable of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
+    if (s[variable]) {
+      throw new ConfigError(`Invalid configuration: ${variable} is set but KAFKA_SASL_MECHANISM=oauthbearer authenticates with a token of the client id and secret (KAFKA_SASL_OAUTHBEARER_CLIENT_ID, KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET); unset ${variable}`, { variable });
+    }
+  }
+  const missing = (['KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL', 'KAFKA_SASL_OAUTHBEARER_CLIENT_ID', 'KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET'] as const).find((v) => !s[v]);
+  if (missing) throw new ConfigError(`Invalid configuration: KAFKA_SASL_MECHANISM=oauthbearer needs ${missing} too`, { variable: missing });
+  const url = s.KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL!;
+  const problem = endpointProblem(url);
+  if (problem) {
+    const shown = /@/.test(url) ? url.replace(/\/\/[^/]*@/, '//***@') : url;
+    throw new ConfigError(`Invalid configuration: KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL=${JSON.stringify(shown)}: ${problem}`, { variable: 'KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL' });
+  }
+  const extensions = s.KAFKA_SASL_OAUTHBEARER_EXTENSIONS ? extensionsOf(s.KAFKA_SASL_OAUTHBEARER_EXTENSIONS) : {};
+  const token = clientCredentialsTokenSource({
+    tokenEndpointUrl: url,
+    clientId: s.KAFKA_SASL_OAUTHBEARER_CLIENT_ID!,
+    clientSecret: s.KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET!,
+    scope: s.KAFKA_SASL_OAUTHBEARER_SCOPE || undefined,
+  });
+  const withExtensions = Object.keys(extensions).length ? { extensions } : {};
+  return { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: await token(), ...withExtensions }) };
+}
+
 /**
  * What to warn of at start: SASL PLAIN without TLS sends the password as it is to the brokers, to
- * anyone on the way. (SCRAM sends a proof, not the password; the events go in clear either way.)
+ * anyone on the way; OAUTHBEARER so sends its bearer token. (SCRAM sends a proof, not the password; the events go in clear either way.)
  * @example kafkaSecurityWarning({ KAFKA_SASL_MECHANISM: 'plain' }) // 'KAFKA_SASL_MECHANISM=plain without TLS: …'
  */
 export function kafkaSecurityWarning(s: KafkaSecuritySettings): string | undefined {
   const tls = s.KAFKA_SSL === 'on' || Boolean(s.KAFKA_SSL_CA_FILE || s.KAFKA_SSL_CERT_FILE);
   if (s.KAFKA_SASL_MECHANISM === 'plain' && !tls) {
     return 'KAFKA_SASL_MECHANISM=plain without TLS: the password travels in clear to the brokers, readable by anyone on the network path; set KAFKA_SSL=on (or KAFKA_SSL_CA_FILE), or use scram-sha-256/512';
+  }
+  if (s.KAFKA_SASL_MECHANISM === 'oauthbearer' && !tls) {
+    return 'KAFKA_SASL_MECHANISM=oauthbearer without TLS: the token travels in clear to the brokers, and whoever reads it on the network path can use it until it expires; set KAFKA_SSL=on (or KAFKA_SSL_CA_FILE)';
   }
   return undefined;
 }

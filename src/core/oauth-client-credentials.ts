@@ -1,0 +1,115 @@
+import { UnavailableError } from './errors';
+
+export type ClientCredentialsParameters = {
+  /** The OIDC provider's token endpoint (KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL). */
+  tokenEndpointUrl: string;
+  clientId: string;
+  clientSecret: string;
+  /** Space-separated scopes to ask for; none: the provider's default. */
+  scope?: string;
+  /** Milliseconds since the epoch (tests move it). */
+  now?: () => number;
+};
+
+/** A token endpoint call's failure, with the settings to check; `retriable` tells kafkajs whether to try again (an endpoint down) or not (credentials refused). */
+export class OAuthTokenError extends UnavailableError {
+  constructor(
+    message: string,
+    readonly retriable: boolean,
+    cause?: unknown,
+  ) {
+    super('kafka', message, cause);
+  }
+}
+
+const CREDENTIALS = 'KAFKA_SASL_OAUTHBEARER_CLIENT_ID, KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET';
+const ENDPOINT = 'KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL';
+/** A call that hangs is an endpoint down: kafkajs's own authentication timeout is 10 s. */
+const TIMEOUT_MS = 10_000;
+
+/** RFC 6749 §2.3.1: the id and the secret form-urlencoded (a `:` in the id must not split it), then Basic. */
+const formEncode = (s: string) => new URLSearchParams({ s }).toString().slice(2);
+
+/** `exp` of a JWT access token (seconds), when the endpoint gave no `expires_in`. */
+function jwtExpiry(token: string): number | undefined {
+  try {
+    const exp = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')).exp;
+    return typeof exp === 'number' ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A source of access tokens from the client-credentials grant (RFC 6749 §4.4): one POST of
+ * `grant_type=client_credentials` (and `scope`), the client authenticated with HTTP Basic
+ * (§2.3.1, as Kafka's own OAUTHBEARER login does). The token is kept until a fifth of its lifetime,
+ * at most a minute, is left (`expires_in`, else the JWT's `exp`; neither: not kept), and asks made
+ * while one is on its way share it: one source serves every client of a process. A failure is an
+ * OAuthTokenError naming the settings, never the secret or a token, and is not kept.
+ * @example const token = clientCredentialsTokenSource({ tokenEndpointUrl, clientId, clientSecret }); await token()
+ */
+export function clientCredentialsTokenSource(p: ClientCredentialsParameters): () => Promise<string> {
+  const now = p.now ?? Date.now;
+  let kept: { token: string; renewAt: number } | undefined;
+  let pending: Promise<string> | undefined;
+  const fetchToken = async (): Promise<string> => {
+    const url = p.tokenEndpointUrl;
+    const body = new URLSearchParams({ grant_type: 'client_credentials', ...(p.scope ? { scope: p.scope } : {}) });
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+          authorization: `Basic ${Buffer.from(`${formEncode(p.clientId)}:${formEncode(p.clientSecret)}`).toString('base64')}`,
+        },
+        body,
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string; message?: string } };
+      const why = e.name === 'TimeoutError' ? `no answer in ${TIMEOUT_MS / 1000} s` : (e.cause?.code ?? e.cause?.message ?? e.message);
+      throw new OAuthTokenError(`cannot reach the OAuth token endpoint ${url} (${ENDPOINT}): ${why}`, true, err);
+    }
+    const text = await res.text().catch(() => '');
+    let json: Record<string, unknown> = {};
+    try {
+      const parsed = JSON.parse(text);
+      if (parsed && typeof parsed === 'object') json = parsed;
+    } catch {
+      // Not JSON: said below as what it lacks.
+    }
+    const started = now();
+    if (res.status >= 400 && res.status < 500) {
+      // §5.2: `error` and `error_description` are the endpoint's words for what is wrong (never the secret).
+      const said = [json.error, json.error_description].filter((x) => typeof x === 'string').join(': ') || res.statusText;
+      throw new OAuthTokenError(
+        `the OAuth token endpoint ${url} refused this client's credentials: ${res.status} ${said}; check ${CREDENTIALS} (a client of that provider allowed the client-credentials grant) and KAFKA_SASL_OAUTHBEARER_SCOPE (a scope it grants that client), and that ${ENDPOINT} is its token endpoint`,
+        false,
+      );
+    }
+    if (!res.ok) throw new OAuthTokenError(`the OAuth token endpoint ${url} answered ${res.status} ${res.statusText}: the provider is failing or down; the clients try again (${ENDPOINT})`, true);
+    const token = json.access_token;
+    if (typeof token !== 'string' || !token) {
+      throw new OAuthTokenError(
+        `the OAuth token endpoint ${url} answered without an access_token (RFC 6749 §5.1), in ${res.headers.get('content-type') ?? 'no content type'}; check ${ENDPOINT} is the token endpoint (the provider's OIDC discovery names it: token_endpoint), not its issuer or a login page`,
+        false,
+      );
+    }
+    const expiresIn = Number(json.expires_in);
+    const expiresAt = Number.isFinite(expiresIn) && expiresIn > 0 ? started + expiresIn * 1000 : jwtExpiry(token);
+    if (expiresAt !== undefined) {
+      const lifetime = expiresAt - started;
+      kept = { token, renewAt: expiresAt - Math.min(60_000, lifetime / 5) };
+    }
+    return token;
+  };
+  return () => {
+    if (kept && now() < kept.renewAt) return Promise.resolve(kept.token);
+    kept = undefined;
+    pending ??= fetchToken().finally(() => (pending = undefined));
+    return pending;
+  };
+}

@@ -1,0 +1,95 @@
+import { expect } from 'chai';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { clientCredentialsTokenSource, OAuthTokenError } from '../../src/core/oauth-client-credentials';
+import { startTokenEndpoint, type TokenEndpoint } from '../support/oauth-token-endpoint';
+
+/** The error `p` rejects with (fails the test when it resolves). */
+async function failure(p: Promise<unknown>): Promise<OAuthTokenError> {
+  return p.then(
+    () => expect.fail('should have failed'),
+    (e: OAuthTokenError) => e,
+  );
+}
+
+/** A server answering every request with `status` and `body` (an endpoint that is not a token endpoint, or a broken one). */
+async function answering(status: number, body: string, type = 'application/json'): Promise<{ url: string; server: Server }> {
+  const server = createServer((_req, res) => void res.writeHead(status, { 'content-type': type }).end(body));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`, server };
+}
+
+describe('OAuth 2.0 client-credentials token source (RFC 6749 §4.4) against a local token endpoint', () => {
+  let endpoint: TokenEndpoint;
+  const servers: Server[] = [];
+  before(async () => {
+    endpoint = await startTokenEndpoint({ clients: { gateway: 'the-secret:with/odd+chars' } });
+  });
+  after(async () => {
+    await endpoint.stop();
+    for (const s of servers) s.close();
+  });
+  const settings = { tokenEndpointUrl: '', clientId: 'gateway', clientSecret: 'the-secret:with/odd+chars' };
+
+  it('gets a token with HTTP Basic client authentication (id and secret form-urlencoded, §2.3.1) and the scope, and reuses it until shortly before it expires', async () => {
+    let now = Date.now();
+    const source = clientCredentialsTokenSource({ ...settings, tokenEndpointUrl: endpoint.url, scope: 'kafka', now: () => now });
+    const before = endpoint.issued.length;
+    const [a, b] = await Promise.all([source(), source()]);
+    expect(a).to.equal(b);
+    expect(endpoint.issued.length - before, 'tokens issued for two concurrent asks').to.equal(1);
+    expect(endpoint.issued.at(-1)).to.include({ token: a, client: 'gateway', scope: 'kafka' });
+    expect(endpoint.verify(a)).to.equal('gateway');
+    // expires_in 3600: still the same token 55 minutes on; a new one within the last minute.
+    now += 55 * 60_000;
+    expect(await source()).to.equal(a);
+    now += 4 * 60_000 + 1;
+    const c = await source();
+    expect(c).not.to.equal(a);
+    expect(endpoint.issued.length - before).to.equal(2);
+  });
+
+  it('a wrong client secret: OAuthTokenError naming the endpoint, its error and error_description, and the settings; the secret nowhere; not retried by kafkajs', async () => {
+    const source = clientCredentialsTokenSource({ ...settings, tokenEndpointUrl: endpoint.url, clientSecret: 'wrong-secret-value' });
+    const err = await failure(source());
+    expect(err).to.be.instanceOf(OAuthTokenError);
+    expect(err.code).to.equal('DEPENDENCY_UNAVAILABLE');
+    expect(err.message).to.match(/^kafka: the OAuth token endpoint http:\/\/127\.0\.0\.1:\d+\/oauth2\/token refused this client's credentials: 401 invalid_client: Client authentication failed; check KAFKA_SASL_OAUTHBEARER_CLIENT_ID, KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET/);
+    expect(err.retriable).to.equal(false);
+    expect(JSON.stringify(err, Object.getOwnPropertyNames(err))).not.to.contain('wrong-secret-value');
+  });
+
+  it('the endpoint unreachable: OAuthTokenError naming KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL, retried by kafkajs', async () => {
+    const down = await answering(200, '{}');
+    down.server.close();
+    const err = await failure(clientCredentialsTokenSource({ ...settings, tokenEndpointUrl: down.url })());
+    expect(err.code).to.equal('DEPENDENCY_UNAVAILABLE');
+    expect(err.message).to.match(/^kafka: cannot reach the OAuth token endpoint http:\/\/127\.0\.0\.1:\d+\/token \(KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL\): .*ECONNREFUSED/);
+    expect(err.retriable).to.equal(true);
+  });
+
+  const broken: [string, number, string, RegExp, boolean][] = [
+    ['a 200 without access_token', 200, '{"token_type":"Bearer"}', /answered without an access_token \(RFC 6749 §5\.1\).*check KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL is the token endpoint/, false],
+    ['a 200 that is not JSON', 200, '<html>login</html>', /answered without an access_token.*check KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL is the token endpoint/, false],
+    ['a 400 invalid_scope', 400, '{"error":"invalid_scope","error_description":"scope kafka unknown"}', /refused this client's credentials: 400 invalid_scope: scope kafka unknown; check .*KAFKA_SASL_OAUTHBEARER_SCOPE/, false],
+    ['a 503', 503, 'busy', /answered 503.*\(KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL\)/, true],
+  ];
+  for (const [name, status, body, expected, retriable] of broken) {
+    it(`${name}: OAuthTokenError saying so (${retriable ? '' : 'not '}retried)`, async () => {
+      const s = await answering(status, body);
+      servers.push(s.server);
+      const err = await failure(clientCredentialsTokenSource({ ...settings, tokenEndpointUrl: s.url })());
+      expect(err.code).to.equal('DEPENDENCY_UNAVAILABLE');
+      expect(err.message).to.match(expected);
+      expect(err.retriable).to.equal(retriable);
+    });
+  }
+
+  it('after a failure the next ask tries again (nothing failed is cached)', async () => {
+    const source = clientCredentialsTokenSource({ ...settings, tokenEndpointUrl: endpoint.url, clientId: 'nobody' });
+    await failure(source());
+    const asked = endpoint.requests;
+    await failure(source());
+    expect(endpoint.requests).to.equal(asked + 1);
+  });
+});
