@@ -70,8 +70,11 @@ export function clientCredentialsTokenSource(p: ClientCredentialsParameters): ()
       });
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };
+      const code = e.cause?.code ?? '';
       const why = e.name === 'TimeoutError' ? `no answer in ${TIMEOUT_MS / 1000} s` : (e.cause?.code ?? e.cause?.message ?? e.message);
-      throw new OAuthTokenError(`cannot reach the OAuth token endpoint ${url} (${ENDPOINT}): ${why}`, true, err);
+      // A provider with a private CA: Node checks its certificate against the system's CAs and NODE_EXTRA_CA_CERTS (KAFKA_SSL_CA_FILE is the brokers').
+      const tls = /^(UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|CERT_|ERR_TLS_)/.test(code) ? `: its certificate is not trusted; a private CA's goes in NODE_EXTRA_CA_CERTS` : '';
+      throw new OAuthTokenError(`cannot reach the OAuth token endpoint ${url} (${ENDPOINT}): ${why}${tls}`, true, err);
     }
     const text = await res.text().catch(() => '');
     let json: Record<string, unknown> = {};
@@ -84,7 +87,7 @@ export function clientCredentialsTokenSource(p: ClientCredentialsParameters): ()
     const started = now();
     if (res.status >= 400 && res.status < 500) {
       // §5.2: `error` and `error_description` are the endpoint's words for what is wrong (never the secret).
-      const said = [json.error, json.error_description].filter((x) => typeof x === 'string').join(': ') || res.statusText;
+      const said = [json.error, json.error_description].filter((x): x is string => typeof x === 'string').map((x) => (x.length > 200 ? `${x.slice(0, 200)}…` : x)).join(': ') || res.statusText;
       throw new OAuthTokenError(
         `the OAuth token endpoint ${url} refused this client's credentials: ${res.status} ${said}; check ${CREDENTIALS} (a client of that provider allowed the client-credentials grant) and KAFKA_SASL_OAUTHBEARER_SCOPE (a scope it grants that client), and that ${ENDPOINT} is its token endpoint`,
         false,

@@ -1,8 +1,10 @@
 import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { clientCredentialsTokenSource, OAuthTokenError } from '../../src/core/oauth-client-credentials';
 import { startTokenEndpoint, type TokenEndpoint } from '../support/oauth-token-endpoint';
+import { kafkaTestTls } from '../support/kafka-broker';
 
 /** The error `p` rejects with (fails the test when it resolves). */
 async function failure(p: Promise<unknown>): Promise<OAuthTokenError> {
@@ -68,10 +70,21 @@ describe('OAuth 2.0 client-credentials token source (RFC 6749 §4.4) against a l
     expect(err.retriable).to.equal(true);
   });
 
+  it("an https:// endpoint whose certificate a private CA signed, that CA not trusted: the error says where to put it (NODE_EXTRA_CA_CERTS)", async () => {
+    const server = createHttpsServer(kafkaTestTls(), (_req, res) => void res.end('{}'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    servers.push(server as unknown as Server);
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
+    const err = await failure(clientCredentialsTokenSource({ ...settings, tokenEndpointUrl: url })());
+    expect(err.message).to.match(/^kafka: cannot reach the OAuth token endpoint https:\/\/127\.0\.0\.1:\d+\/token \(KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL\): [A-Z_]+: its certificate is not trusted; a private CA's goes in NODE_EXTRA_CA_CERTS/);
+  });
+
   const broken: [string, number, string, RegExp, boolean][] = [
     ['a 200 without access_token', 200, '{"token_type":"Bearer"}', /answered without an access_token \(RFC 6749 §5\.1\).*check KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL is the token endpoint/, false],
     ['a 200 that is not JSON', 200, '<html>login</html>', /answered without an access_token.*check KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL is the token endpoint/, false],
     ['a 400 invalid_scope', 400, '{"error":"invalid_scope","error_description":"scope kafka unknown"}', /refused this client's credentials: 400 invalid_scope: scope kafka unknown; check .*KAFKA_SASL_OAUTHBEARER_SCOPE/, false],
+    // The endpoint's own words, cut short: a page of them is not an error message.
+    ['a 401 with a long error_description', 401, JSON.stringify({ error: 'invalid_client', error_description: 'x'.repeat(5000) }), /401 invalid_client: x{200}…; check/, false],
     ['a 503', 503, 'busy', /answered 503.*\(KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL\)/, true],
   ];
   for (const [name, status, body, expected, retriable] of broken) {
@@ -84,6 +97,21 @@ describe('OAuth 2.0 client-credentials token source (RFC 6749 §4.4) against a l
       expect(err.retriable).to.equal(retriable);
     });
   }
+
+  it("without expires_in: a JWT's exp says how long it is kept; an opaque token is not kept (asked for each time)", async () => {
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    const jwt = `e30.${Buffer.from(JSON.stringify({ sub: 'gateway', exp })).toString('base64url')}.c2ln`;
+    for (const [token, asks] of [[jwt, 1], ['opaque-token', 2]] as const) {
+      let requests = 0;
+      const server = createServer((_req, res) => void (requests++, res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: token, token_type: 'Bearer' }))));
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+      servers.push(server);
+      const source = clientCredentialsTokenSource({ ...settings, tokenEndpointUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/token` });
+      expect(await source()).to.equal(token);
+      expect(await source()).to.equal(token);
+      expect(requests, token).to.equal(asks);
+    }
+  });
 
   it('after a failure the next ask tries again (nothing failed is cached)', async () => {
     const source = clientCredentialsTokenSource({ ...settings, tokenEndpointUrl: endpoint.url, clientId: 'nobody' });
