@@ -56,6 +56,8 @@ export function clientCredentialsTokenSource(p: ClientCredentialsParameters): ()
   const fetchToken = async (): Promise<string> => {
     const url = p.tokenEndpointUrl;
     const body = new URLSearchParams({ grant_type: 'client_credentials', ...(p.scope ? { scope: p.scope } : {}) });
+    // expires_in counts from the token's issue, some time after this: counted from here, never from the answer, it is not kept past its expiry.
+    const started = now();
     let res: Response;
     try {
       res = await fetch(url, {
@@ -84,7 +86,6 @@ export function clientCredentialsTokenSource(p: ClientCredentialsParameters): ()
     } catch {
       // Not JSON: said below as what it lacks.
     }
-    const started = now();
     if (res.status >= 400 && res.status < 500) {
       // §5.2: `error` and `error_description` are the endpoint's words for what is wrong (never the secret).
       const said = [json.error, json.error_description].filter((x): x is string => typeof x === 'string').map((x) => (x.length > 200 ? `${x.slice(0, 200)}…` : x)).join(': ') || res.statusText;

@@ -113,6 +113,24 @@ describe('OAuth 2.0 client-credentials token source (RFC 6749 §4.4) against a l
     }
   });
 
+  it('expires_in counts from when the token was asked for, not from the answer: a slow answer does not keep a token past its expiry', async () => {
+    // The endpoint takes 30 minutes (on the source's clock) to answer a token of 3600 s: issued at
+    // most then, it expires at 60 min from the ask; kept till 59, not till 30 + 59.
+    let now = 0;
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests++;
+      now += 30 * 60_000;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: `t${requests}`, token_type: 'Bearer', expires_in: 3600 }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    servers.push(server);
+    const source = clientCredentialsTokenSource({ ...settings, tokenEndpointUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`, now: () => now });
+    expect(await source()).to.equal('t1');
+    now = 59 * 60_000 + 1;
+    expect(await source(), 'the token 1 ms into its last minute').to.equal('t2');
+  });
+
   it('after a failure the next ask tries again (nothing failed is cached)', async () => {
     const source = clientCredentialsTokenSource({ ...settings, tokenEndpointUrl: endpoint.url, clientId: 'nobody' });
     await failure(source());
