@@ -68,6 +68,8 @@ export function clientCredentialsTokenSource(p: ClientCredentialsParameters): ()
           authorization: `Basic ${Buffer.from(`${formEncode(p.clientId)}:${formEncode(p.clientSecret)}`).toString('base64')}`,
         },
         body,
+        // Not followed: a redirect could take the request from https:// to http:// (the token then in clear) or to another host.
+        redirect: 'manual',
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
     } catch (err) {
@@ -77,6 +79,13 @@ export function clientCredentialsTokenSource(p: ClientCredentialsParameters): ()
       // A provider with a private CA: Node checks its certificate against the system's CAs and NODE_EXTRA_CA_CERTS (KAFKA_SSL_CA_FILE is the brokers').
       const tls = /^(UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|CERT_|ERR_TLS_)/.test(code) ? `: its certificate is not trusted; a private CA's goes in NODE_EXTRA_CA_CERTS` : '';
       throw new OAuthTokenError(`cannot reach the OAuth token endpoint ${url} (${ENDPOINT}): ${why}${tls}`, true, err);
+    }
+    if (res.status >= 300 && res.status < 400) {
+      const to = res.headers.get('location');
+      throw new OAuthTokenError(
+        `the OAuth token endpoint ${url} answered ${res.status}, a redirect${to ? ` to ${to}` : ''}, which is not followed (the client secret and the token go to ${ENDPOINT} alone); set ${ENDPOINT} to the token endpoint itself (the provider's OIDC discovery names it: token_endpoint)`,
+        false,
+      );
     }
     const text = await res.text().catch(() => '');
     let json: Record<string, unknown> = {};

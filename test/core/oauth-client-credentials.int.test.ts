@@ -131,6 +131,23 @@ describe('OAuth 2.0 client-credentials token source (RFC 6749 §4.4) against a l
     expect(await source(), 'the token 1 ms into its last minute').to.equal('t2');
   });
 
+  it('a redirect is not followed (it could lead from https:// to a token in clear, or to another host): OAuthTokenError naming where it points, not retried', async () => {
+    const target = await answering(200, '{"access_token":"elsewhere","token_type":"Bearer","expires_in":3600}');
+    servers.push(target.server);
+    let reached = 0;
+    target.server.on('request', () => reached++);
+    const redirecting = createServer((_req, res) => void res.writeHead(307, { location: target.url }).end());
+    await new Promise<void>((r) => redirecting.listen(0, '127.0.0.1', () => r()));
+    servers.push(redirecting);
+    const url = `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}/token`;
+    const err = await failure(clientCredentialsTokenSource({ ...settings, tokenEndpointUrl: url })());
+    expect(err.code).to.equal('DEPENDENCY_UNAVAILABLE');
+    expect(err.message).to.contain(`the OAuth token endpoint ${url} answered 307, a redirect to ${target.url}, which is not followed`);
+    expect(err.message).to.match(/set KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL to the token endpoint itself/);
+    expect(err.retriable).to.equal(false);
+    expect(reached, 'requests the redirect\'s target received').to.equal(0);
+  });
+
   it('after a failure the next ask tries again (nothing failed is cached)', async () => {
     const source = clientCredentialsTokenSource({ ...settings, tokenEndpointUrl: endpoint.url, clientId: 'nobody' });
     await failure(source());
