@@ -25,7 +25,7 @@ describe('OAuth 2.0 client-credentials token source (RFC 6749 §4.4) against a l
   let endpoint: TokenEndpoint;
   const servers: Server[] = [];
   before(async () => {
-    endpoint = await startTokenEndpoint({ clients: { gateway: 'the-secret:with/odd+chars' } });
+    endpoint = await startTokenEndpoint({ clients: { gateway: 'the-secret:with/odd+chars', 'urn:svc kafka+relay': 'plain' } });
   });
   after(async () => {
     await endpoint.stop();
@@ -49,6 +49,11 @@ describe('OAuth 2.0 client-credentials token source (RFC 6749 §4.4) against a l
     const c = await source();
     expect(c).not.to.equal(a);
     expect(endpoint.issued.length - before).to.equal(2);
+  });
+
+  it('a client id with a colon, a space and a plus (a URN): form-urlencoded too, so the colon does not split it (§2.3.1)', async () => {
+    const source = clientCredentialsTokenSource({ tokenEndpointUrl: endpoint.url, clientId: 'urn:svc kafka+relay', clientSecret: 'plain' });
+    expect(endpoint.verify(await source())).to.equal('urn:svc kafka+relay');
   });
 
   it('a wrong client secret: OAuthTokenError naming the endpoint, its error and error_description, and the settings; the secret nowhere; not retried by kafkajs', async () => {
