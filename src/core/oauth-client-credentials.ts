@@ -95,7 +95,9 @@ export function clientCredentialsTokenSource(p: ClientCredentialsParameters): ()
     } catch {
       // Not JSON: said below as what it lacks.
     }
-    if (res.status >= 400 && res.status < 500) {
+    // 408 and 429 are the endpoint's state (too slow a request, a rate limit), not the client's credentials: retried as a 5xx is.
+    const transient = res.status === 408 || res.status === 429;
+    if (res.status >= 400 && res.status < 500 && !transient) {
       // §5.2: `error` and `error_description` are the endpoint's words for what is wrong (never the secret).
       const said = [json.error, json.error_description].filter((x): x is string => typeof x === 'string').map((x) => (x.length > 200 ? `${x.slice(0, 200)}…` : x)).join(': ') || res.statusText;
       throw new OAuthTokenError(

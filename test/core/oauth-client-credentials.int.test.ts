@@ -91,6 +91,8 @@ describe('OAuth 2.0 client-credentials token source (RFC 6749 §4.4) against a l
     // The endpoint's own words, cut short: a page of them is not an error message.
     ['a 401 with a long error_description', 401, JSON.stringify({ error: 'invalid_client', error_description: 'x'.repeat(5000) }), /401 invalid_client: x{200}…; check/, false],
     ['a 503', 503, 'busy', /answered 503.*\(KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL\)/, true],
+    // A 4xx that is not about the client: rate limited, or too slow to read the request. Not "check the credentials".
+    ['a 429 (rate limited)', 429, '{"error":"slow_down"}', /answered 429 Too Many Requests: the provider is failing or down; the clients try again \(KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL\)/, true],
   ];
   for (const [name, status, body, expected, retriable] of broken) {
     it(`${name}: OAuthTokenError saying so (${retriable ? '' : 'not '}retried)`, async () => {
