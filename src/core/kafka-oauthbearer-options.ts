@@ -1,5 +1,5 @@
 import type { SASLOptions } from 'kafkajs';
-import { ConfigError } from './errors';
+import { ConfigError, redactUrl } from './errors';
 import type { KafkaSecuritySettings } from './kafka-security-settings';
 import { clientCredentialsTokenSource } from './oauth-client-credentials';
 
@@ -51,8 +51,7 @@ export function kafkaOAuthBearerOptions(s: KafkaSecuritySettings): SASLOptions {
   const url = s.KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL!;
   const problem = endpointProblem(url);
   if (problem) {
-    const shown = /@/.test(url) ? url.replace(/\/\/[^/]*@/, '//***@') : url;
-    throw new ConfigError(`Invalid configuration: KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL=${JSON.stringify(shown)}: ${problem}`, { variable: 'KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL' });
+    throw new ConfigError(`Invalid configuration: KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL=${JSON.stringify(redactUrl(url))}: ${problem}`, { variable: 'KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL' });
   }
   const extensions = s.KAFKA_SASL_OAUTHBEARER_EXTENSIONS ? extensionsOf(s.KAFKA_SASL_OAUTHBEARER_EXTENSIONS) : {};
   const token = clientCredentialsTokenSource({

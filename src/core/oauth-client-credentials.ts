@@ -1,4 +1,4 @@
-import { UnavailableError } from './errors';
+import { redactUrl, UnavailableError } from './errors';
 
 export type ClientCredentialsParameters = {
   /** The OIDC provider's token endpoint (KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL). */
@@ -54,13 +54,14 @@ export function clientCredentialsTokenSource(p: ClientCredentialsParameters): ()
   let kept: { token: string; renewAt: number } | undefined;
   let pending: Promise<string> | undefined;
   const fetchToken = async (): Promise<string> => {
-    const url = p.tokenEndpointUrl;
+    // What messages show of it: a credential in its query (`?api_key=`) masked.
+    const url = redactUrl(p.tokenEndpointUrl);
     const body = new URLSearchParams({ grant_type: 'client_credentials', ...(p.scope ? { scope: p.scope } : {}) });
     // expires_in counts from the token's issue, some time after this: counted from here, never from the answer, it is not kept past its expiry.
     const started = now();
     let res: Response;
     try {
-      res = await fetch(url, {
+      res = await fetch(p.tokenEndpointUrl, {
         method: 'POST',
         headers: {
           'content-type': 'application/x-www-form-urlencoded',
@@ -83,7 +84,7 @@ export function clientCredentialsTokenSource(p: ClientCredentialsParameters): ()
     if (res.status >= 300 && res.status < 400) {
       const to = res.headers.get('location');
       throw new OAuthTokenError(
-        `the OAuth token endpoint ${url} answered ${res.status}, a redirect${to ? ` to ${to}` : ''}, which is not followed (the client secret and the token go to ${ENDPOINT} alone); set ${ENDPOINT} to the token endpoint itself (the provider's OIDC discovery names it: token_endpoint)`,
+        `the OAuth token endpoint ${url} answered ${res.status}, a redirect${to ? ` to ${redactUrl(to)}` : ''}, which is not followed (the client secret and the token go to ${ENDPOINT} alone); set ${ENDPOINT} to the token endpoint itself (the provider's OIDC discovery names it: token_endpoint)`,
         false,
       );
     }

@@ -50,6 +50,9 @@ describe('Kafka SASL OAUTHBEARER settings (KAFKA_SASL_OAUTHBEARER_*)', () => {
     [{ ...oauth, KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL: 'http://idp.example.com/oauth2/token' }, 'KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL', /KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL="http:\/\/idp\.example\.com\/oauth2\/token": expected an https:\/\/ URL.*client secret.*in clear/],
     [{ ...oauth, KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL: 'idp.example.com/token' }, 'KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL', /expected an https:\/\/ URL/],
     [{ ...oauth, KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL: 'https://user:pw-in-url@idp.example.com/token' }, 'KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL', /without credentials in it.*KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET/],
+    // A password with an unencoded / does not parse: masked all the same (up to the last @).
+    [{ ...oauth, KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL: 'https://user:pw-in-url/x@idp.example.com/token' }, 'KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL', /KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL="https:\/\/\*\*\*@idp\.example\.com\/token": expected an https:\/\/ URL/],
+    [{ ...oauth, KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL: 'http://idp.example.com/token?api_key=pw-123' }, 'KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL', /expected an https:\/\/ URL/],
     [{ ...oauth, KAFKA_SASL_OAUTHBEARER_EXTENSIONS: 'logicalCluster' }, 'KAFKA_SASL_OAUTHBEARER_EXTENSIONS', /KAFKA_SASL_OAUTHBEARER_EXTENSIONS: expected key=value pairs separated by commas/],
     [{ ...oauth, KAFKA_SASL_OAUTHBEARER_EXTENSIONS: 'auth=x' }, 'KAFKA_SASL_OAUTHBEARER_EXTENSIONS', /"auth" is the token's own key/],
     [{ ...oauth, KAFKA_SASL_OAUTHBEARER_EXTENSIONS: 'logical_cluster=x' }, 'KAFKA_SASL_OAUTHBEARER_EXTENSIONS', /a key of letters only/],

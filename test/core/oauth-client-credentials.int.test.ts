@@ -66,6 +66,12 @@ describe('OAuth 2.0 client-credentials token source (RFC 6749 §4.4) against a l
     expect(JSON.stringify(err, Object.getOwnPropertyNames(err))).not.to.contain('wrong-secret-value');
   });
 
+  it('a credential in the endpoint URL\'s query (?api_key=…) is masked in the error', async () => {
+    const err = await failure(clientCredentialsTokenSource({ ...settings, tokenEndpointUrl: `${endpoint.url}?api_key=key-in-query-123`, clientSecret: 'wrong' })());
+    expect(err.message).to.contain(`${endpoint.url}?api_key=***`);
+    expect(JSON.stringify(err, Object.getOwnPropertyNames(err))).not.to.contain('key-in-query-123');
+  });
+
   it('the endpoint unreachable: OAuthTokenError naming KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL, retried by kafkajs', async () => {
     const down = await answering(200, '{}');
     down.server.close();
