@@ -46,12 +46,12 @@ function jwtExpiry(token: string): number | undefined {
  * (§2.3.1, as Kafka's own OAUTHBEARER login does). The token is kept until a fifth of its lifetime,
  * at most a minute, is left (`expires_in`, else the JWT's `exp`; neither: not kept), and asks made
  * while one is on its way share it: one source serves every client of a process. A failure is an
- * OAuthTokenError naming the settings, never the secret or a token, and is not kept.
+ * OAuthTokenError naming the settings, never the secret or a token, and is not kept (while the kept token has not expired yet, that token is given instead).
  * @example const token = clientCredentialsTokenSource({ tokenEndpointUrl, clientId, clientSecret }); await token()
  */
 export function clientCredentialsTokenSource(p: ClientCredentialsParameters): () => Promise<string> {
   const now = p.now ?? Date.now;
-  let kept: { token: string; renewAt: number } | undefined;
+  let kept: { token: string; renewAt: number; expiresAt: number } | undefined;
   let pending: Promise<string> | undefined;
   const fetchToken = async (): Promise<string> => {
     // What messages show of it: a credential in its query (`?api_key=`) masked.
@@ -116,16 +116,20 @@ export function clientCredentialsTokenSource(p: ClientCredentialsParameters): ()
     }
     const expiresIn = Number(json.expires_in);
     const expiresAt = Number.isFinite(expiresIn) && expiresIn > 0 ? started + expiresIn * 1000 : jwtExpiry(token);
-    if (expiresAt !== undefined) {
-      const lifetime = expiresAt - started;
-      kept = { token, renewAt: expiresAt - Math.min(60_000, lifetime / 5) };
-    }
+    kept = expiresAt === undefined ? undefined : { token, renewAt: expiresAt - Math.min(60_000, (expiresAt - started) / 5), expiresAt };
     return token;
   };
   return () => {
     if (kept && now() < kept.renewAt) return Promise.resolve(kept.token);
-    kept = undefined;
-    pending ??= fetchToken().finally(() => (pending = undefined));
+    // A renewal that fails before the kept token expires (an endpoint's blip in its last minute)
+    // gives that token, as Kafka's own login keeps its token while it retries; the next ask tries again.
+    pending ??= fetchToken()
+      .catch((err: unknown) => {
+        if (kept && now() < kept.expiresAt) return kept.token;
+        kept = undefined;
+        throw err;
+      })
+      .finally(() => (pending = undefined));
     return pending;
   };
 }

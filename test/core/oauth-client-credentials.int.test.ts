@@ -161,6 +161,31 @@ describe('OAuth 2.0 client-credentials token source (RFC 6749 §4.4) against a l
     expect(reached, 'requests the redirect\'s target received').to.equal(0);
   });
 
+  it('a renewal that fails while the kept token is still valid (its last minute) gives that token, asking again next time; once it has expired, the failure', async () => {
+    let now = 0;
+    let status = 200;
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests++;
+      if (status !== 200) return void res.writeHead(status, { 'content-type': 'application/json' }).end('{}');
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: `t${requests}`, token_type: 'Bearer', expires_in: 3600 }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    servers.push(server);
+    const source = clientCredentialsTokenSource({ ...settings, tokenEndpointUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`, now: () => now });
+    expect(await source()).to.equal('t1');
+    status = 503;
+    now = 59.5 * 60_000;
+    expect(await source(), 'the renewal failing 30 s before expiry').to.equal('t1');
+    expect(await source(), 'asked again').to.equal('t1');
+    expect(requests).to.equal(3);
+    now = 60 * 60_000;
+    const err = await failure(source());
+    expect(err.message).to.match(/answered 503/);
+    status = 200;
+    expect(await source()).to.equal('t5');
+  });
+
   it('after a failure the next ask tries again (nothing failed is cached)', async () => {
     const source = clientCredentialsTokenSource({ ...settings, tokenEndpointUrl: endpoint.url, clientId: 'nobody' });
     await failure(source());
