@@ -134,6 +134,17 @@ describe('in-browser proof verifier (ui/app/verify)', () => {
     expect(results[5].detail).to.contain(UNREACHABLE_RPC);
   });
 
+  // An auditor proving event X was shown only "✔ proof format: openmcp-proof/1" and the hash: a proof of
+  // another event of the operator's choosing passed as well, with nothing on screen naming the event proven.
+  it('names the event a file proves (id, type, stream, tenant) in "proof format", as the server does', async () => {
+    const proof = makeProof();
+    const e = proof.event;
+    const said = `openmcp-proof/1, event ${e.id} (${e.type}) of stream ${e.stream}, tenant ${e.tenant}`;
+    const server = await verifyProofFile(proof, { rpcUrl: UNREACHABLE_RPC });
+    expect(server[0]).to.deep.equal({ name: 'proof format', ok: true, detail: said });
+    expect((await m.verify.verifyProofInBrowser(proof, { rpcUrl: UNREACHABLE_RPC }))[0]).to.deep.equal(server[0]);
+  });
+
   const tamperings: [string, (p: Record<string, any>) => void, string][] = [
     ['a changed payload', (p) => (p.event.data = { ...p.event.data, extra: 'x' }), 'event hash'],
     ['a changed stored hash', (p) => (p.event.hash = `0x${'0'.repeat(63)}1`), 'event hash'],
