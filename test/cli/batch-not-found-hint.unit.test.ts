@@ -14,7 +14,7 @@ describe('openmcp batches export / verify-batch: an unknown batch says where the
     options: { baseUrl: 'http://127.0.0.1:8080' },
     batches: { exportFile: async () => Promise.reject(notFound) },
   } as unknown as OpenMcpClient;
-  const HINT = 'no batch 9 is sealed: GET /v1/batches lists the sealed batches, and an event in GET /v1/events names its batchId once its batch is sealed';
+  const HINT = 'no batch 9 is sealed: `openmcp batches list` (GET /v1/batches) lists the sealed batches, and an event in GET /v1/events names its batchId once its batch is sealed';
 
   it('batches export', async () => {
     const lines: string[] = [];
