@@ -42,7 +42,11 @@ export async function listAnchors(rpc: string, contract: string): Promise<Anchor
   }
 }
 
-/** The first batch whose range does not start right after the one before (batch 0 at seq 0); undefined if none. */
+/**
+ * The first batch whose range does not start right after the one before (batch 0 at seq 0), or
+ * ends before it starts (the next one's start would be checked against it, missing an overlap);
+ * undefined if none. Ranges are inclusive, [firstSeq, lastSeq].
+ */
 export function contiguityProblem(anchors: Anchor[]): string | undefined {
   let next = 0;
   for (const a of anchors) {
@@ -50,6 +54,7 @@ export function contiguityProblem(anchors: Anchor[]): string | undefined {
       const [lo, hi, what] = a.firstSeq > next ? [next, a.firstSeq - 1, 'in no batch'] : [a.firstSeq, next - 1, 'in two batches'];
       return `batch ${a.id} starts at seq ${a.firstSeq}, not ${next}: seqs ${lo}..${hi} are ${what}`;
     }
+    if (a.lastSeq < a.firstSeq) return `batch ${a.id} ends at seq ${a.lastSeq}, before its first seq ${a.firstSeq}: no AuditAnchor holds such a range`;
     next = a.lastSeq + 1;
   }
   return undefined;
