@@ -32,10 +32,10 @@ export async function runBatchesList(client: OpenMcpClient, o: BatchesListOption
     for (const b of items) {
       const a = b.anchor;
       const anchor = a ? `chain ${a.chainId}, ${a.contract}, block ${a.blockNumber}, tx ${a.txHash}` : 'not anchored yet';
-      table.push([String(b.id), `${b.firstSeq}..${b.lastSeq}`, String(b.size), b.root, b.signer, anchor]);
+      // The server's text, each cell without control characters; not the table's lines, whose colours on a terminal are the CLI's own.
+      table.push([String(b.id), `${b.firstSeq}..${b.lastSeq}`, String(b.size), b.root, b.signer, anchor].map(printable));
     }
-    // The server's text, quoted: each line without control characters (the table's own newlines split it).
-    for (const line of table.toString().split('\n')) out(printable(line));
+    out(table.toString());
     out(`${items.length} batch(es), newest first${next ? `; more with --cursor ${next}` : ''}`);
     return 0;
   } catch (err) {

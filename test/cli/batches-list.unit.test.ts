@@ -42,6 +42,17 @@ describe('openmcp batches list: the sealed batches and their anchors', () => {
     expect(rows[1]).to.match(new RegExp(`│ 1 +│ 3\\.\\.5 +│ 3 +│ 0xa{64} +│ 0x(0c){20} +│ chain 31337, ${anchored.anchor.contract}, block 3, tx 0x(dd){32} +│`));
   });
 
+  // On a terminal the table is coloured; its own colour codes were escaped with the server's text, the whole table printed as \u001b[90m┌──…
+  it('on a terminal: the table in colour, as every table of the CLI, and only the server\'s text escaped', async () => {
+    const lines: string[] = [];
+    const forged = { ...pending, signer: 'x\u001b[2Jy', anchor: { ...anchored.anchor, contract: 'c\nd' } };
+    const odd = { batches: { list: async () => ({ items: [forged] }) } } as unknown as OpenMcpClient;
+    expect(await runBatchesList(odd, {}, (l) => lines.push(l), true)).to.equal(0);
+    const text = lines.join('\n');
+    expect(text).to.contain('\u001b[90m┌').and.to.contain('\u001b[31m id ');
+    expect(text).to.contain('x\\u001b[2Jy').and.to.contain('c\\u000ad').and.not.to.contain('\u001b[2J');
+  });
+
   it('--json prints each batch as the server sent it, one per line', async () => {
     const lines: string[] = [];
     expect(await runBatchesList(client, { json: true, all: true }, (l) => lines.push(l), false)).to.equal(0);
