@@ -50,11 +50,12 @@ export async function listAnchors(rpc: string, contract: string): Promise<Anchor
 export function contiguityProblem(anchors: Anchor[]): string | undefined {
   let next = 0;
   for (const a of anchors) {
+    if (a.lastSeq < a.firstSeq) return `batch ${a.id} ends at seq ${a.lastSeq}, before its first seq ${a.firstSeq}: no AuditAnchor holds such a range`;
     if (a.firstSeq !== next) {
-      const [lo, hi, what] = a.firstSeq > next ? [next, a.firstSeq - 1, 'in no batch'] : [a.firstSeq, next - 1, 'in two batches'];
+      // An overlap is the seqs of this batch that the ones before hold too: up to next - 1, or its own last.
+      const [lo, hi, what] = a.firstSeq > next ? [next, a.firstSeq - 1, 'in no batch'] : [a.firstSeq, Math.min(next - 1, a.lastSeq), 'in two batches'];
       return `batch ${a.id} starts at seq ${a.firstSeq}, not ${next}: seqs ${lo}..${hi} are ${what}`;
     }
-    if (a.lastSeq < a.firstSeq) return `batch ${a.id} ends at seq ${a.lastSeq}, before its first seq ${a.firstSeq}: no AuditAnchor holds such a range`;
     next = a.lastSeq + 1;
   }
   return undefined;

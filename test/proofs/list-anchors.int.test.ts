@@ -44,6 +44,8 @@ describe('examples/list-anchors.ts: the batches an AuditAnchor holds, from the c
     expect(contiguityProblem([a(0, 0, 2), a(1, 4, 6)])).to.equal('batch 1 starts at seq 4, not 3: seqs 3..3 are in no batch');
     expect(contiguityProblem([a(0, 0, 2), a(1, 2, 6)])).to.equal('batch 1 starts at seq 2, not 3: seqs 2..2 are in two batches');
     expect(contiguityProblem([a(0, 1, 2)])).to.equal('batch 0 starts at seq 1, not 0: seqs 0..0 are in no batch');
+    // A batch inside the one before: only its own seqs are in two batches (it said 3..9).
+    expect(contiguityProblem([a(0, 0, 9), a(1, 3, 5)])).to.equal('batch 1 starts at seq 3, not 10: seqs 3..5 are in two batches');
     // A range that ends before it starts (AuditAnchorEmptyRange on a real one) made the next batch's start look right: 4..5 twice.
     expect(contiguityProblem([a(0, 0, 5), a(1, 6, 3), a(2, 4, 9)])).to.equal('batch 1 ends at seq 3, before its first seq 6: no AuditAnchor holds such a range');
   });
