@@ -90,7 +90,9 @@ export async function verifyProofInBrowser(proof, opts) {
   const p = /** @type {any} */ (proof);
   const event = p.event;
   // Which event is proven: a proof of another event passes every check too (the server's twin: src/proofs/verify-proof.ts).
-  add('proof format', true, `${PROOF_FORMAT}, event ${event.id} (${event.type}) of stream ${event.stream}, tenant ${event.tenant}`);
+  // id, type and stream have fixed shapes; the tenant is any text, quoted unless a plain name (letters, digits, . _ -), or it could read as more of the line.
+  const tenant = /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(event.tenant) ? event.tenant : JSON.stringify(event.tenant);
+  add('proof format', true, `${PROOF_FORMAT}, event ${event.id} (${event.type}) of stream ${event.stream}, tenant ${tenant}`);
 
   const computed = await computeEventHash(event).catch((/** @type {Error} */ err) => `error: ${err.message}`);
   add('event hash', computed === event.hash, computed === event.hash ? computed : `envelope hashes to ${computed}, file says ${event.hash}`);
