@@ -9,7 +9,7 @@
  * cover; exits 0 only if the ranges run from seq 0 with no gap and no overlap, which AuditAnchor
  * itself enforces (a contract whose answers do not is not one), 1 otherwise, 2 for a usage error.
  */
-import { Contract, JsonRpcProvider } from 'ethers';
+import { Contract, isHexString, JsonRpcProvider } from 'ethers';
 
 /** §5: the two views this needs, as ethers human-readable ABI. */
 const AUDIT_ANCHOR_ABI = [
@@ -66,6 +66,11 @@ async function main(args: string[]): Promise<number> {
   const [rpc, contract] = [option('rpc'), option('contract')];
   if (!rpc || !contract) {
     console.error('usage: list-anchors.ts --rpc URL --contract 0x…  (the AuditAnchor address the operator publishes)');
+    return 2;
+  }
+  // ethers would take anything else for an ENS name and say only that the chain has no ENS.
+  if (!isHexString(contract, 20)) {
+    console.error(`--contract takes the AuditAnchor's address (0x and 40 hex digits), not ${contract}`);
     return 2;
   }
   const anchors = await listAnchors(rpc, contract);

@@ -61,6 +61,10 @@ describe('examples/list-anchors.ts: the batches an AuditAnchor holds, from the c
     const fresh = run(await deployAnother(f.chain));
     expect(fresh.status).to.equal(0);
     expect(fresh.stdout.trim()).to.match(/^no batch anchored on 0x[0-9a-f]{40} \(chain 31337\) yet$/);
+    // A mistyped address was looked up as an ENS name: "error: network does not support ENS (…)".
+    const typo = run('0x5fbdb2315678afecb367f032d93f642f64180aa');
+    expect(typo.status).to.equal(2);
+    expect(typo.stderr.trim()).to.equal('--contract takes the AuditAnchor\'s address (0x and 40 hex digits), not 0x5fbdb2315678afecb367f032d93f642f64180aa');
     const nowhere = run(`0x${'00'.repeat(19)}01`);
     expect(nowhere.status).to.equal(1);
     expect(nowhere.stderr.trim()).to.equal(`error: no contract at 0x${'00'.repeat(19)}01 on chain 31337`);
