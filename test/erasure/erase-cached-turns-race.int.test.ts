@@ -11,7 +11,7 @@ import { cachedSubjectKeys } from '../../src/erasure/cached-subject-keys';
 import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
 import { SqlSubjectKeyStore } from '../../src/erasure/sql-subject-key-store';
 import type { SubjectKeyStore } from '../../src/erasure/subject-key-store';
-import { UnavailableError } from '../../src/core/errors';
+import { OpenMcpError, UnavailableError } from '../../src/core/errors';
 import type { EventStore } from '../../src/eventstore/port';
 import type { McpGateway } from '../../src/mcp/gateway';
 import { makeGatewayHarness } from '../api/support/gateway-harness';
@@ -27,10 +27,11 @@ const INSTRUCTION = 'What is the capital of the country of Jeanne Dupont, born 1
 /**
  * The worker's store with a gate before the next InferenceCompleted append: the turn's answer and
  * the pointer naming it are in the cache by then (infer, rememberSaltedPrompt), its event not yet
- * in the log. `reached` resolves there; the append goes on at `release()`.
+ * in the log. `reached` resolves there; the append goes on at `release()` (or, with `refused`, is
+ * refused with that error, nothing recorded).
  */
-function gatedStore(store: EventStore): { store: EventStore; arm(o?: { lostAfter?: boolean }): { reached: Promise<void>; release(): void } } {
-  let gate: { reach(): void; released: Promise<void>; lostAfter?: boolean } | undefined;
+function gatedStore(store: EventStore): { store: EventStore; arm(o?: { lostAfter?: boolean; refused?: Error }): { reached: Promise<void>; release(): void } } {
+  let gate: { reach(): void; released: Promise<void>; lostAfter?: boolean; refused?: Error } | undefined;
   const gated = new Proxy(store, {
     get(t, p) {
       if (p !== 'append') return Reflect.get(t, p, t);
@@ -40,6 +41,7 @@ function gatedStore(store: EventStore): { store: EventStore; arm(o?: { lostAfter
           gate = undefined;
           g.reach();
           await g.released;
+          if (g.refused) throw g.refused;
           // Recorded, but the worker never learns it (its connection lost after the commit, or the
           // process gone): it does not get to its own check, and a later run resumes the task.
           if (g.lostAfter) {
@@ -132,12 +134,12 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
   };
 
   /** The task's one turn, once it ended completed. */
-  async function turnOf(id: string): Promise<{ cached: boolean; promptHashScheme?: string }> {
+  async function turnOf(id: string): Promise<{ cached: boolean; promptHash: string; promptHashScheme?: string }> {
     const events = await waitForTask(h.store, id, ended);
     expect(ofType(events, 'TaskCompleted'), events.map((e) => e.type).join()).to.have.length(1);
     const [turn] = ofType(events, 'InferenceCompleted');
     expect(turn.version).to.equal(8);
-    return turn.data as { cached: boolean; promptHashScheme?: string };
+    return turn.data as { cached: boolean; promptHash: string; promptHashScheme?: string };
   }
 
   const erase = (admin: { auth: string }, who: { id: string }) => h.call({ method: 'DELETE', url: `/v1/subjects/${encodeURIComponent(`acme:user:${who.id}`)}/key`, auth: admin.auth });
@@ -165,6 +167,40 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
     expect((await turnOf(await post(bob))).cached, 'the same prompt after the erasure is asked of the model').to.equal(false);
     expect(fake.requests.length - asked).to.equal(1);
   }
+
+  /**
+   * Alice's turn, its answer and pointer cached, whose append is refused for good (`refused`: the
+   * store's refusal; or the task ended meanwhile, `cancel`): nothing records the turn, so no
+   * erasure could find its entries. They are taken out at once: none is left, and after her
+   * erasure the same prompt of another user of the tenant is asked of the model.
+   */
+  async function refusedTurn(cacheKeys: () => Promise<string[]>, how: { refused: Error } | { cancel: true }): Promise<void> {
+    const admin = await h.key('admin', 'acme');
+    const alice = await h.key('operator', 'acme');
+    const bob = await h.key('operator', 'acme');
+    const held = gate.arm('refused' in how ? { refused: how.refused } : {});
+    const id = await post(alice);
+    await held.reached;
+    try {
+      expect((await cacheKeys()).filter((k) => k.startsWith('llm:')), 'the answer and the pointer naming it are cached before the turn is recorded').to.have.length(2);
+      if ('cancel' in how) expect((await h.call({ method: 'POST', url: `/v1/tasks/${id}/cancel`, auth: alice.auth })).statusCode).to.be.oneOf([200, 202]);
+    } finally {
+      held.release();
+    }
+    const events = await waitForTask(h.store, id, ended);
+    expect(ofType(events, 'InferenceCompleted'), 'the turn is not recorded').to.have.length(0);
+    if ('refused' in how) expect(ofType(events, 'TaskFailed').map((e) => (e.data as { error: { code: string } }).error.code)).to.deep.equal([(how.refused as OpenMcpError).code]);
+    else expect(ofType(events, 'TaskCancelled')).to.have.length(1);
+    await runtime!.stop();
+    expect((await cacheKeys()).filter((k) => k.startsWith('llm:')), 'no entry of the unrecorded turn is left').to.deep.equal([]);
+    expect((await erase(admin, alice)).statusCode).to.equal(204);
+    await runtime!.start();
+    const asked = fake.requests.length;
+    expect((await turnOf(await post(bob))).cached, 'the same prompt after her erasure is asked of the model').to.equal(false);
+    expect(fake.requests.length - asked).to.equal(1);
+  }
+
+  const tooLarge = () => new OpenMcpError('EVENT_TOO_LARGE', "kurrentdb: append: over the server's MaxAppendSize of 1024 bytes", { status: 413 });
 
   const memoryKeys = (cache: MemoryCache) => async () => [...(cache as unknown as { entries: Map<string, unknown> }).entries.keys()];
 
@@ -229,6 +265,18 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
     expect((await memoryKeys(cache)()).filter((k) => k.startsWith('llm:')), "no entry of the erased subject's turn is left").to.deep.equal([]);
   });
 
+  it('in the embedded default: a turn whose append the store refuses (EVENT_TOO_LARGE) leaves no entry, and the task fails with that error', async () => {
+    const cache = new MemoryCache();
+    await start(cache, cache, (k) => k);
+    await refusedTurn(memoryKeys(cache), { refused: tooLarge() });
+  });
+
+  it('in the embedded default: a turn not recorded because its task was cancelled meanwhile leaves no entry', async () => {
+    const cache = new MemoryCache();
+    await start(cache, cache, (k) => k);
+    await refusedTurn(memoryKeys(cache), { cancel: true });
+  });
+
   describe('in Redis (REDIS_URL): the worker in another process, its key cache still holding the erased key', () => {
     const r = useRedisTestCache('omc_erase_race');
 
@@ -239,6 +287,22 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
           // Its key cache never expires here: only a read of the store itself learns of the erasure.
           await start(r.cache, workerCache, (k) => cachedSubjectKeys(k, { ttlMs: 3_600_000 }));
           await race(async () => Object.keys(await r.everything()).map((k) => k.slice(r.prefix.length)), { hit });
+        } finally {
+          await runtime?.kill();
+          runtime = undefined;
+          await workerCache.close();
+        }
+      });
+    }
+
+    for (const [name, run] of [
+      ['a turn whose append the store refuses', (keys: () => Promise<string[]>) => refusedTurn(keys, { refused: tooLarge() })],
+    ] as const) {
+      it(name, async () => {
+        const workerCache = await openRedisCache(REDIS_TEST_URL, r.prefix);
+        try {
+          await start(r.cache, workerCache, (k) => cachedSubjectKeys(k, { ttlMs: 3_600_000 }));
+          await run(async () => Object.keys(await r.everything()).map((k) => k.slice(r.prefix.length)));
         } finally {
           await runtime?.kill();
           runtime = undefined;
