@@ -169,6 +169,32 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
   }
 
   /**
+   * Alice's turn held at its append with its answer and pointer cached, her key erased meanwhile,
+   * and Bob (same tenant) sending the very same prompt before her worker gets to its check: the
+   * answer cached for her turn is not served to him (the key it was cached under is erased), the
+   * model is asked. Then her worker takes her entries out.
+   */
+  async function sameTenantInTheRace(cacheKeys: () => Promise<string[]>): Promise<void> {
+    const admin = await h.key('admin', 'acme');
+    const alice = await h.key('operator', 'acme');
+    const bob = await h.key('operator', 'acme');
+    const held = gate.arm();
+    const id = await post(alice);
+    await held.reached;
+    try {
+      expect((await erase(admin, alice)).statusCode).to.equal(204);
+      const asked = fake.requests.length;
+      expect((await turnOf(await post(bob))).cached, "the answer cached for the erased subject's turn is not served").to.equal(false);
+      expect(fake.requests.length - asked, 'the model is asked').to.equal(1);
+    } finally {
+      held.release();
+    }
+    const hers = await turnOf(id);
+    expect(hers.cached).to.equal(false);
+    expect(await cacheKeys(), 'her pointer is gone').not.to.include(`llm:prompt:acme:${hers.promptHash}`);
+  }
+
+  /**
    * Alice's turn, its answer and pointer cached, whose append is refused for good (`refused`: the
    * store's refusal; or the task ended meanwhile, `cancel`): nothing records the turn, so no
    * erasure could find its entries. They are taken out at once: none is left, and after her
@@ -265,6 +291,12 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
     expect((await memoryKeys(cache)()).filter((k) => k.startsWith('llm:')), "no entry of the erased subject's turn is left").to.deep.equal([]);
   });
 
+  it('in the embedded default: a same-tenant task sending the same prompt between the erasure and her worker\'s check is not answered from her entry', async () => {
+    const cache = new MemoryCache();
+    await start(cache, cache, (k) => k);
+    await sameTenantInTheRace(memoryKeys(cache));
+  });
+
   it('in the embedded default: a turn whose append the store refuses (EVENT_TOO_LARGE) leaves no entry, and the task fails with that error', async () => {
     const cache = new MemoryCache();
     await start(cache, cache, (k) => k);
@@ -296,6 +328,7 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
     }
 
     for (const [name, run] of [
+      ['a same-tenant task sending the same prompt before her worker\'s check', (keys: () => Promise<string[]>) => sameTenantInTheRace(keys)],
       ['a turn whose append the store refuses', (keys: () => Promise<string[]>) => refusedTurn(keys, { refused: tooLarge() })],
     ] as const) {
       it(name, async () => {

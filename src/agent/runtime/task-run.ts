@@ -546,7 +546,9 @@ export class TaskRun {
         const req = { ...base, signal };
         let r;
         try {
-          r = await traceLlmCall(this.opts.model, () => infer({ llm, tenant: this.view.tenant, cache: this.deps.cache, cacheTtlMs: this.cacheTtlMs }, req));
+          // The key its prompt is salted under (below) is kept beside the answer: a hit on it once that key is erased is a miss.
+          const cacheDeps = { llm, tenant: this.view.tenant, cache: this.deps.cache, cacheTtlMs: this.cacheTtlMs, subjectKeys: this.deps.subjectKeys };
+          r = await traceLlmCall(this.opts.model, () => infer(cacheDeps, req, { kid: responseKey?.kid }));
         } catch (err) {
           // No answer, no usage to book: the reservation is freed.
           await hold?.settle(0, this.now()).catch((e) => this.deps.logger?.warn({ err: e, taskId: this.taskId }, 'token reservation not freed; it expires on its own'));
