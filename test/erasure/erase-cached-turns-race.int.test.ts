@@ -259,6 +259,57 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
     }
   });
 
+  for (const [name, run] of [
+    ["a same-tenant task sending the same prompt before her worker's check (the hit read against subject_keys)", (keys: () => Promise<string[]>) => sameTenantInTheRace(keys)],
+    ['a turn whose append the store refuses', (keys: () => Promise<string[]>) => refusedTurn(keys, { refused: tooLarge() })],
+  ] as const) {
+    it(`on MariaDB, the worker with its own key cache: ${name}`, async function () {
+      await requireService(this, 'MariaDB', mysqlAvailable);
+      const db = await createTestDatabase('omc_erase_race');
+      try {
+        const cache = new MemoryCache();
+        await start(cache, cache, (k) => cachedSubjectKeys(k, { ttlMs: 3_600_000 }), db.url);
+        await run(memoryKeys(cache));
+      } finally {
+        await runtime?.kill();
+        runtime = undefined;
+        await close?.();
+        close = undefined;
+        await db.drop();
+      }
+    });
+  }
+
+  it('a turn whose append the store refuses, on a worker whose cache fails to delete: the task fails with the refusal all the same, and a warning names the task', async () => {
+    const cache = new MemoryCache();
+    const noDel = new Proxy(cache, { get: (t, p) => (p === 'del' ? () => Promise.reject(new Error('cache down')) : Reflect.get(t, p, t)) }) as Cache;
+    await start(cache, noDel, (k) => k);
+    const alice = await h.key('operator', 'acme');
+    const held = gate.arm({ refused: tooLarge() });
+    const id = await post(alice);
+    await held.reached;
+    held.release();
+    const events = await waitForTask(h.store, id, ended);
+    expect(ofType(events, 'TaskFailed').map((e) => (e.data as { error: { code: string } }).error.code)).to.deep.equal(['EVENT_TOO_LARGE']);
+    expect(warnings.join('\n')).to.match(/a turn not recorded, whose answer could not be taken out of the LLM response cache.*cache down/).and.include(id);
+    expect((await memoryKeys(cache)()).filter((k) => k.startsWith('llm:')), 'left to expire').to.have.length(2);
+  });
+
+  it('a turn whose append fails for a moment (DEPENDENCY_UNAVAILABLE, nothing recorded): its entries are kept, and the run that resumes the task is answered from the cache, the model asked once', async () => {
+    const cache = new MemoryCache();
+    await start(cache, cache, (k) => k);
+    const alice = await h.key('operator', 'acme');
+    const asked = fake.requests.length;
+    const held = gate.arm({ refused: new UnavailableError('event store', 'connection refused') });
+    const id = await post(alice);
+    await held.reached;
+    held.release();
+    expect(await turnOf(id), 'recorded by the run that resumed the task').to.include({ cached: true });
+    expect(fake.requests.length - asked).to.equal(1);
+    // The answer, the entry naming it for the recorded turn, and the first attempt's, which nothing names (docs/security.md: left to expire).
+    expect((await memoryKeys(cache)()).filter((k) => k.startsWith('llm:'))).to.have.length(3);
+  });
+
   it("a worker whose cache fails to delete the entries: the task completes all the same, and a warning names the task (they expire with LLM_CACHE_TTL_MS)", async () => {
     const cache = new MemoryCache();
     const noDel = new Proxy(cache, { get: (t, p) => (p === 'del' ? () => Promise.reject(new Error('cache down')) : Reflect.get(t, p, t)) }) as Cache;
