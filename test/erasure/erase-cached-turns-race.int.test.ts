@@ -12,6 +12,7 @@ import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-stor
 import { SqlSubjectKeyStore } from '../../src/erasure/sql-subject-key-store';
 import type { SubjectKeyStore } from '../../src/erasure/subject-key-store';
 import { OpenMcpError, UnavailableError } from '../../src/core/errors';
+import { createEvent } from '../../src/core/envelope';
 import type { EventStore } from '../../src/eventstore/port';
 import type { McpGateway } from '../../src/mcp/gateway';
 import { makeGatewayHarness } from '../api/support/gateway-harness';
@@ -19,6 +20,7 @@ import type { Harness } from '../api/support/harness';
 import { ended, ofType, waitForTask } from '../agent/support/agent-fixture';
 import { startOpenAiFake, type OpenAiFake } from '../support/openai-fake/openai-fake';
 import { useRedisTestCache } from '../support/redis-test-cache';
+import { until } from '../mcp/support/until';
 import { createTestDatabase, mysqlAvailable, REDIS_TEST_URL, requireService } from '../support/services';
 
 const KEY = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318' as const;
@@ -28,10 +30,10 @@ const INSTRUCTION = 'What is the capital of the country of Jeanne Dupont, born 1
  * The worker's store with a gate before the next InferenceCompleted append: the turn's answer and
  * the pointer naming it are in the cache by then (infer, rememberSaltedPrompt), its event not yet
  * in the log. `reached` resolves there; the append goes on at `release()` (or, with `refused`, is
- * refused with that error, nothing recorded).
+ * refused with that error, nothing recorded; with `before`, that runs first: another worker's append).
  */
-function gatedStore(store: EventStore): { store: EventStore; arm(o?: { lostAfter?: boolean; refused?: Error }): { reached: Promise<void>; release(): void } } {
-  let gate: { reach(): void; released: Promise<void>; lostAfter?: boolean; refused?: Error } | undefined;
+function gatedStore(store: EventStore): { store: EventStore; arm(o?: { lostAfter?: boolean; refused?: Error; before?: () => Promise<void> }): { reached: Promise<void>; release(): void } } {
+  let gate: { reach(): void; released: Promise<void>; lostAfter?: boolean; refused?: Error; before?: () => Promise<void> } | undefined;
   const gated = new Proxy(store, {
     get(t, p) {
       if (p !== 'append') return Reflect.get(t, p, t);
@@ -41,6 +43,7 @@ function gatedStore(store: EventStore): { store: EventStore; arm(o?: { lostAfter
           gate = undefined;
           g.reach();
           await g.released;
+          await g.before?.();
           if (g.refused) throw g.refused;
           // Recorded, but the worker never learns it (its connection lost after the commit, or the
           // process gone): it does not get to its own check, and a later run resumes the task.
@@ -85,6 +88,7 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
   let keys: SubjectKeyStore;
   let gate: ReturnType<typeof gatedStore>;
   let warnings: string[] = [];
+  let infos: string[] = [];
 
   before(async () => {
     fake = await startOpenAiFake();
@@ -104,6 +108,7 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
     const of = () => inner ?? expect.fail('the key store is made with the harness');
     keys = { keyFor: (s) => of().keyFor(s), keyById: (k) => of().keyById(k), erase: (s) => of().erase(s), keysOf: (s) => of().keysOf(s) };
     warnings = [];
+    infos = [];
     ({ h, gw, close } = await makeGatewayHarness({ subjectKeys: keys, sealTaskInputs: true, cache }, 5_000, { payloadPolicy: 'encrypted', subjectKeys: keys, cacheTtlMs: 0 }, databaseUrl ? { databaseUrl } : {}));
     inner ??= new SqlSubjectKeyStore(h.knex);
     fake.setScript(() => ({ content: 'the capital is Paris', model: 'm-2026-12-01' }));
@@ -118,7 +123,7 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
         policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: [] } }] }),
         privateKey: KEY,
         subjectKeys: workerKeys(keys),
-        logger: { warn: (obj: unknown, msg?: string) => void warnings.push(`${msg} ${String((obj as { err?: unknown }).err)} ${JSON.stringify(obj)}`), info: () => undefined },
+        logger: { warn: (obj: unknown, msg?: string) => void warnings.push(`${msg} ${String((obj as { err?: unknown }).err)} ${JSON.stringify(obj)}`), info: (obj: unknown, msg?: string) => void infos.push(`${msg} ${JSON.stringify(obj)}`) },
       },
       // A lease far longer than the test: the gate holding the turn never costs the worker its task.
       { worker: 'worker-r', model: 'm', stepTimeoutMs: 20_000, leaseMs: 60_000, redaction: 'hash-only', llmCacheTtlMs: 60_000 },
@@ -308,6 +313,51 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
     expect(fake.requests.length - asked).to.equal(1);
     // The answer, the entry naming it for the recorded turn, and the first attempt's, which nothing names (docs/security.md: left to expire).
     expect((await memoryKeys(cache)()).filter((k) => k.startsWith('llm:'))).to.have.length(3);
+  });
+
+  it("a turn not recorded because another worker took the task over meanwhile: its pointer goes, but not the answer the run that took over asks for (the same prompt), still cached for it", async () => {
+    const cache = new MemoryCache();
+    await start(cache, cache, (k) => k);
+    const alice = await h.key('operator', 'acme');
+    let stream = '';
+    // Worker B's new term, appended while A's turn waits at its append: A's append conflicts, and A finds the task taken over.
+    const held = gate.arm({
+      before: async () => {
+        const events = await h.store.readStream(stream);
+        const term = Math.max(...ofType(events, 'TaskLeased').map((e) => (e.data as { term: number }).term)) + 1;
+        const leased = createEvent({ type: 'TaskLeased', stream, tenant: 'acme', actor: { kind: 'system', id: 'worker-b' }, data: catalog.validate('TaskLeased', 1, { worker: 'worker-b', term, leaseUntil: new Date(Date.now() + 60_000).toISOString() }) });
+        await h.store.append(stream, [leased]);
+      },
+    });
+    const id = await post(alice);
+    stream = `task-${id}`;
+    await held.reached;
+    const before = (await memoryKeys(cache)()).filter((k) => k.startsWith('llm:'));
+    const answer = before.find((k) => k.startsWith('llm:response:'));
+    expect(answer, 'the answer is cached').to.be.a('string');
+    held.release();
+    await until('A has dealt with its unrecorded turn', () => infos.some((l) => /a turn not recorded/.test(l)));
+    const after = (await memoryKeys(cache)()).filter((k) => k.startsWith('llm:'));
+    expect(after, "A's pointer, which no event names, is gone").to.deep.equal([answer]);
+    expect(ofType(await h.store.readStream(stream), 'InferenceCompleted'), "A's turn is not recorded").to.have.length(0);
+  });
+
+  it('a turn answered from the cache whose append the store refuses: its pointer goes, but not the answer another task recorded its turn with', async () => {
+    const cache = new MemoryCache();
+    await start(cache, cache, (k) => k);
+    const alice = await h.key('operator', 'acme');
+    const bob = await h.key('operator', 'acme');
+    const bobs = await turnOf(await post(bob));
+    expect(bobs.cached).to.equal(false);
+    const held = gate.arm({ refused: tooLarge() });
+    const id = await post(alice);
+    await held.reached;
+    held.release();
+    const events = await waitForTask(h.store, id, ended);
+    expect(ofType(events, 'TaskFailed').map((e) => (e.data as { error: { code: string } }).error.code)).to.deep.equal(['EVENT_TOO_LARGE']);
+    const left = (await memoryKeys(cache)()).filter((k) => k.startsWith('llm:'));
+    expect(left, "Bob's pointer and the answer his recorded turn names are kept; Alice's pointer is gone").to.have.members([`llm:prompt:acme:${bobs.promptHash}`, left.find((k) => k.startsWith('llm:response:'))]);
+    expect(left).to.have.length(2);
   });
 
   it("a worker whose cache fails to delete the entries: the task completes all the same, and a warning names the task (they expire with LLM_CACHE_TTL_MS)", async () => {

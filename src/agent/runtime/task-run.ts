@@ -603,7 +603,7 @@ export class TaskRun {
         });
         // Recorded even when the answer is too large to keep: its tokens were paid for and count against the budgets.
         await this.appendDone('InferenceCompleted', record.data, record.version, turnId).catch(async (err: unknown) => {
-          if (promptSeal && !unknownOutcome(err)) await this.forgetUnrecordedTurn(req, r.promptHash, promptSeal.hash, turn, err);
+          if (promptSeal && !unknownOutcome(err)) await this.forgetUnrecordedTurn(req, r.promptHash, promptSeal.hash, turn, err, r.cached);
           throw err;
         });
         if (promptSeal) await this.forgetIfErased(req, responseKey!.kid, r.promptHash, promptSeal.hash, turn);
@@ -763,17 +763,25 @@ export class TaskRun {
    * InferenceCompleted is not recorded, for sure (`why`: the store or the catalog refused it, and
    * the task fails; or the task ended, was taken over, or this run stopped before the append): no
    * event names those entries, so no erasure could find them, and no run resumes this turn's salt.
-   * Taken out now, whatever the key's state (a run resuming the task asks the model again for the
-   * turn). Not after an append whose outcome is unknown (unknownOutcome): it may have been recorded,
-   * and the run that resumes the task finds the turn and its entries. A cache that fails is logged:
-   * they expire with LLM_CACHE_TTL_MS.
+   * Its pointer (its own salt's) is taken out now, whatever the key's state. The answer too, a run
+   * resuming the task asking the model again for the turn, unless another turn may name it: one
+   * this turn was answered from (`cached`: the turn that cached it records it, or its own worker
+   * takes it out), or the run that took the task over (taken over, or by a worker of a newer
+   * release), which asks the very same prompt and is answered from it (its turn names it). Not after
+   * an append whose outcome is unknown (unknownOutcome): it may have been recorded, and the run that
+   * resumes the task finds the turn and its entries. A cache that fails is logged: they expire with
+   * LLM_CACHE_TTL_MS.
    */
-  private async forgetUnrecordedTurn(req: Pick<CompletionRequest, 'model' | 'temperature'>, promptHash: string, saltedHash: string, turn: number, why: unknown): Promise<void> {
+  private async forgetUnrecordedTurn(req: Pick<CompletionRequest, 'model' | 'temperature'>, promptHash: string, saltedHash: string, turn: number, why: unknown, cached: boolean): Promise<void> {
     const cacheDeps = { tenant: this.view.tenant, cache: this.deps.cache, cacheTtlMs: this.cacheTtlMs };
     if (!cachesResponses(cacheDeps, req)) return;
     const reason = why instanceof RunInterrupted ? why.why : why instanceof OpenMcpError ? why.code : String(why);
-    await forgetTurnEntries(this.deps.cache!, this.view.tenant, { model: req.model, promptHash, saltedHash }).then(
-      () => this.deps.logger?.info?.({ taskId: this.taskId, turn, reason }, 'a turn not recorded: its answer was taken out of the LLM response cache'),
+    const anotherRun = why instanceof RunInterrupted && (why.why === 'taken-over' || why.why === 'newer-release');
+    const keepAnswer = cached || anotherRun;
+    const cache = this.deps.cache!;
+    const forgotten = keepAnswer ? cache.del(saltedPromptCacheKey(this.view.tenant, saltedHash)) : forgetTurnEntries(cache, this.view.tenant, { model: req.model, promptHash, saltedHash });
+    await forgotten.then(
+      () => this.deps.logger?.info?.({ taskId: this.taskId, turn, reason }, keepAnswer ? "a turn not recorded: its pointer was taken out of the LLM response cache (the answer is another turn's too)" : 'a turn not recorded: its answer was taken out of the LLM response cache'),
       (err: unknown) => this.deps.logger?.warn({ err, taskId: this.taskId, turn, reason }, "a turn not recorded, whose answer could not be taken out of the LLM response cache: no event names it, so no erasure can find it; it expires with LLM_CACHE_TTL_MS"),
     );
   }
