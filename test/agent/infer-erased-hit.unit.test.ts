@@ -64,6 +64,15 @@ describe('infer: a cached answer whose data key is erased is a miss', () => {
     expect(asked).to.equal(2);
   });
 
+  it('asks the model when the answer names a key and there is no key store to ask (a miss)', async () => {
+    const cache = new MemoryCache();
+    const keys = new MemorySubjectKeyStore();
+    const { kid } = await keys.keyFor('acme:user:alice');
+    await infer(deps(cache, keys), req, { kid });
+    expect((await infer(deps(cache), req)).cached).to.equal(false);
+    expect(asked).to.equal(2);
+  });
+
   it('serves an entry naming no key (no subject key, or an earlier release) as before, without reading the key store', async () => {
     const cache = new MemoryCache();
     const keys = new MemorySubjectKeyStore();

@@ -62,7 +62,7 @@ export async function rememberSaltedPrompt(deps: CacheDeps, req: Pick<Completion
  * answer cached for a turn whose subject was erased meanwhile (its worker takes it out only once it
  * has recorded the turn, forgetTurnIfErased) is a miss, asked of the model, never a `cached: true`
  * telling another submitter of the tenant that the erased subject sent that prompt. A key store
- * that cannot say counts as erased (a miss). One key store read per such hit.
+ * that cannot say, or none given, counts as erased (a miss). One key store read per such hit.
  * The completion is well-formed text (wellFormed: a lone UTF-16 surrogate replaced with U+FFFD).
  */
 export async function infer(deps: { llm: LlmClient; subjectKeys?: SubjectKeyStore } & CacheDeps, req: CompletionRequest, o: { kid?: string } = {}): Promise<InferResult> {
@@ -74,7 +74,8 @@ export async function infer(deps: { llm: LlmClient; subjectKeys?: SubjectKeyStor
     const hit = await deps.cache!.get(key).catch(() => undefined);
     if (hit) {
       const { kid, ...completion } = wellFormed(JSON.parse(hit) as CachedAnswer);
-      const erased = kid !== undefined && deps.subjectKeys !== undefined && (await keyErasedNow(deps.subjectKeys, kid).catch(() => true));
+      // No key store to ask counts as erased too: never served unchecked.
+      const erased = kid !== undefined && (deps.subjectKeys === undefined || (await keyErasedNow(deps.subjectKeys, kid).catch(() => true)));
       if (!erased) return { completion, cached: true, latencyMs: Date.now() - t0, promptHash: hash, promptJson: json };
     }
   }
