@@ -337,6 +337,7 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
     expect(answer, 'the answer is cached').to.be.a('string');
     held.release();
     await until('A has dealt with its unrecorded turn', () => infos.some((l) => /a turn not recorded/.test(l)));
+    expect(infos.filter((l) => /a turn not recorded/.test(l)).join('\n')).to.include('"reason":"taken-over"');
     const after = (await memoryKeys(cache)()).filter((k) => k.startsWith('llm:'));
     expect(after, "A's pointer, which no event names, is gone").to.deep.equal([answer]);
     expect(ofType(await h.store.readStream(stream), 'InferenceCompleted'), "A's turn is not recorded").to.have.length(0);
