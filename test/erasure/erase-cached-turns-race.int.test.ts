@@ -300,6 +300,24 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
     expect((await memoryKeys(cache)()).filter((k) => k.startsWith('llm:')), 'left to expire').to.have.length(2);
   });
 
+  it("a turn answered from the cache whose append the store refuses, on a worker whose cache fails to delete: the warning names the pointer (the answer is another turn's), not the answer", async () => {
+    const cache = new MemoryCache();
+    let failDel = false;
+    const flaky = new Proxy(cache, { get: (t, p) => (p === 'del' && failDel ? () => Promise.reject(new Error('cache down')) : Reflect.get(t, p, t)) }) as Cache;
+    await start(cache, flaky, (k) => k);
+    const alice = await h.key('operator', 'acme');
+    expect((await turnOf(await post(alice))).cached).to.equal(false);
+    failDel = true;
+    const held = gate.arm({ refused: tooLarge() });
+    const id = await post(alice);
+    await held.reached;
+    held.release();
+    await waitForTask(h.store, id, ended);
+    const said = warnings.filter((w) => /a turn not recorded/.test(w)).join('\n');
+    expect(said).to.match(/its pointer could not be taken out of the LLM response cache.*cache down/).and.include(id);
+    expect(said).not.to.match(/whose answer could not/);
+  });
+
   it('a turn whose append fails for a moment (DEPENDENCY_UNAVAILABLE, nothing recorded): its entries are kept, and the run that resumes the task is answered from the cache, the model asked once', async () => {
     const cache = new MemoryCache();
     await start(cache, cache, (k) => k);

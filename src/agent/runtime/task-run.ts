@@ -782,7 +782,13 @@ export class TaskRun {
     const forgotten = keepAnswer ? cache.del(saltedPromptCacheKey(this.view.tenant, saltedHash)) : forgetTurnEntries(cache, this.view.tenant, { model: req.model, promptHash, saltedHash });
     await forgotten.then(
       () => this.deps.logger?.info?.({ taskId: this.taskId, turn, reason }, keepAnswer ? "a turn not recorded: its pointer was taken out of the LLM response cache (the answer is another turn's too)" : 'a turn not recorded: its answer was taken out of the LLM response cache'),
-      (err: unknown) => this.deps.logger?.warn({ err, taskId: this.taskId, turn, reason }, "a turn not recorded, whose answer could not be taken out of the LLM response cache: no event names it, so no erasure can find it; it expires with LLM_CACHE_TTL_MS"),
+      (err: unknown) =>
+        this.deps.logger?.warn(
+          { err, taskId: this.taskId, turn, reason },
+          keepAnswer
+            ? 'a turn not recorded, its pointer could not be taken out of the LLM response cache (the answer it names is kept for another turn): no event names the pointer, so no erasure can find it; it expires with LLM_CACHE_TTL_MS'
+            : 'a turn not recorded, whose answer could not be taken out of the LLM response cache: no event names it, so no erasure can find it; it expires with LLM_CACHE_TTL_MS',
+        ),
     );
   }
 
