@@ -187,6 +187,31 @@ describe('infra/ (production stack description)', () => {
     expect([...registered.keys()].filter((m) => !observability.includes(`\`${m}`)), 'missing from docs/operations.md, Observability').to.deep.equal([]);
   });
 
+  it("names every alert rule in docs/operations.md's Alerts list, and the docs name no alert the rules lack (an operator paged by one looks it up there; a runbook's alert that does not exist never pages)", () => {
+    const rules = alertRules().map((r) => r.alert);
+    expect(new Set(rules).size, 'alert names are unique').to.equal(rules.length);
+    const operations = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8');
+    const start = operations.indexOf('- **Alerts** (`infra/prometheus/alerts.yml`');
+    expect(start, 'docs/operations.md, Observability: the Alerts bullet').to.be.greaterThan(0);
+    const list = operations.slice(start, operations.indexOf('\n- **', start + 1));
+    expect(rules.filter((a) => !list.includes(`\`${a}\``)), "alerts.yml rules missing from docs/operations.md's Alerts list").to.deep.equal([]);
+    // Classes of the code share the prefix (OpenMcpClient, OpenMcpError): those are no alerts.
+    const classes = new Set<string>();
+    const walk = (dir: string) => {
+      for (const f of readdirSync(dir)) {
+        const p = join(dir, f);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (p.endsWith('.ts')) for (const m of readFileSync(p, 'utf8').matchAll(/\b(?:class|interface|type) (OpenMcp\w*)/g)) classes.add(m[1]);
+      }
+    };
+    walk(join(ROOT, 'src'));
+    const docs = ['README.md', join('infra', 'docker-compose.yml'), ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join('docs', f))];
+    for (const doc of docs) {
+      const named = [...new Set([...readFileSync(join(ROOT, doc), 'utf8').matchAll(/\b(OpenMcp[A-Z]\w*)/g)].map((m) => m[1]))].filter((n) => !classes.has(n));
+      expect(named.filter((n) => !rules.includes(n)), `${doc}: alerts not in infra/prometheus/alerts.yml`).to.deep.equal([]);
+    }
+  });
+
   it('selects on up{} only the job and roles prometheus.yml scrapes (an alert on another never fires: OpenMcpRoleMissing would stay silent)', () => {
     const prom = parse(readFileSync(join(INFRA, 'prometheus', 'prometheus.yml'), 'utf8'));
     const jobs = prom.scrape_configs.map((c: { job_name: string }) => c.job_name);
