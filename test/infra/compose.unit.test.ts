@@ -431,6 +431,32 @@ describe('infra/ (production stack description)', () => {
     for (const [name, s] of roleServices) expect(s.command?.[0], `${name}: exec form, node under the init`).to.equal('node');
   });
 
+  it("pins every role to the chain service's id (CHAIN_ID = anvil's --chain-id): an anchorer pointed at another network refuses it (CONFIG_INVALID naming both ids) instead of keeping to whichever chain it saw first", () => {
+    const chain = Object.entries(compose.services).find(([, s]) => (s.entrypoint ?? s.command ?? [])[0] === 'anvil')!;
+    const args = chain[1].entrypoint ?? chain[1].command!;
+    const chainId = args[args.indexOf('--chain-id') + 1];
+    expect(chainId, 'anvil --chain-id').to.match(/^\d+$/);
+    for (const [name, s] of roleServices) {
+      const c = loadConfig(Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, interpolate(v)])), '/app');
+      expect(new URL(c.CHAIN_RPC_URL!).hostname, `${name}: CHAIN_RPC_URL`).to.equal(chain[0]);
+      expect(c.CHAIN_ID, `${name}: CHAIN_ID`).to.equal(Number(chainId));
+    }
+  });
+
+  it("stops every gateway service with a grace period longer than its drain (SHUTDOWN_DEADLINE_MS): Docker's SIGKILL at the end of stop_grace_period would cut the drain short (checkpoints not committed, tasks not handed back)", () => {
+    const seconds = (d: string) => {
+      const m = /^(?:(\d+)m)?(?:(\d+)s)?$/.exec(d);
+      expect(m && (m[1] || m[2]), `duration ${d}`).to.be.a('string');
+      return Number(m![1] ?? 0) * 60 + Number(m![2] ?? 0);
+    };
+    for (const [name, s] of roleServices) {
+      const grace = (s as Service & { stop_grace_period?: string }).stop_grace_period;
+      expect(grace, `${name}: stop_grace_period`).to.be.a('string');
+      const c = loadConfig(Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, interpolate(v)])), '/app');
+      expect(seconds(grace!) * 1000, `${name}: stop_grace_period ${grace} against SHUTDOWN_DEADLINE_MS ${c.SHUTDOWN_DEADLINE_MS}`).to.be.greaterThan(c.SHUTDOWN_DEADLINE_MS);
+    }
+  });
+
   it('builds the image on node:20-slim and starts openmcp', () => {
     const docker = readFileSync(join(INFRA, 'Dockerfile'), 'utf8');
     expect(docker).to.match(/^FROM node:20-slim$/m);
