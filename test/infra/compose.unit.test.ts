@@ -212,6 +212,36 @@ describe('infra/ (production stack description)', () => {
     }
   });
 
+  it("names in each alert's annotations and each panel's legend only labels its expression keeps: an aggregation keeps its by () labels alone, absent() its equality matchers (a {{ $labels.role }} the expression dropped pages with an empty role)", () => {
+    const registered = registeredMetrics();
+    const rules = alertRules() as Array<{ alert: string; expr: string; annotations?: Record<string, string> }>;
+    let checked = 0;
+    for (const r of rules) {
+      const wanted = [...new Set(Object.values(r.annotations ?? {}).flatMap((t) => [...t.matchAll(/\$labels\.([a-z_]+)/g)].map((m) => m[1])))];
+      if (!wanted.length) continue;
+      checked++;
+      const aggregations = [...r.expr.matchAll(/\b(?:sum|min|max|avg|count)\s*(?:by\s*\(([^)]*)\)\s*)?\(/g)].map((m) => (m[1] ?? '').split(',').map((l) => l.trim()).filter(Boolean));
+      const absents = [...r.expr.matchAll(/\babsent\(\s*[a-z_:]+\{([^}]*)\}\s*\)/g)].map((m) => [...m[1].matchAll(/([a-z_]+)\s*=\s*"/g)].map((l) => l[1]));
+      let kept: string[];
+      if (aggregations.length) kept = aggregations.reduce((a, b) => a.filter((l) => b.includes(l)));
+      else if (absents.length) kept = absents.reduce((a, b) => a.filter((l) => b.includes(l)));
+      else kept = [...targetLabels(), ...usedMetrics([r.expr]).flatMap((m) => registered.get(m) ?? [])];
+      expect(wanted.filter((l) => !kept.includes(l)), `${r.alert}: annotation labels its expression does not keep (keeps ${kept.join(', ') || 'none'})`).to.deep.equal([]);
+    }
+    expect(checked, 'alerts whose annotations name labels').to.be.greaterThan(5);
+    // The dashboard's legends likewise: a {{route}} its query summed away shows as an empty name.
+    const dashboard = JSON.parse(readFileSync(join(INFRA, 'grafana', 'dashboards', 'openmcp-overview.json'), 'utf8'));
+    for (const p of dashboard.panels as Array<{ title: string; targets?: Array<{ expr: string; legendFormat?: string }> }>) {
+      for (const t of p.targets ?? []) {
+        const wanted = [...(t.legendFormat ?? '').matchAll(/\{\{\s*([a-z_]+)\s*\}\}/g)].map((m) => m[1]);
+        const groups = [...t.expr.matchAll(/\b(?:sum|min|max|avg|count)\s*(?:by\s*\(([^)]*)\)\s*)?\(/g)].map((m) => (m[1] ?? '').split(',').map((l) => l.trim()).filter(Boolean));
+        if (!wanted.length || !groups.length) continue;
+        const kept = groups.reduce((a, b) => a.filter((l) => b.includes(l)));
+        expect(wanted.filter((l) => !kept.includes(l)), `panel ${p.title}: legend labels ${t.expr} does not keep`).to.deep.equal([]);
+      }
+    }
+  });
+
   it('selects on up{} only the job and roles prometheus.yml scrapes (an alert on another never fires: OpenMcpRoleMissing would stay silent)', () => {
     const prom = parse(readFileSync(join(INFRA, 'prometheus', 'prometheus.yml'), 'utf8'));
     const jobs = prom.scrape_configs.map((c: { job_name: string }) => c.job_name);
