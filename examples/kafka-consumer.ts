@@ -8,7 +8,8 @@
  * Environment: KAFKA_BROKERS (default 127.0.0.1:9092), KAFKA_TOPIC_PREFIX (default openmcp), and
  * the gateway's TLS and SASL settings, read as the gateway reads them: KAFKA_SSL, KAFKA_SSL_CA_FILE,
  * KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME,
- * KAFKA_SASL_PASSWORD (give this consumer a principal of its own that may only read the topic).
+ * KAFKA_SASL_PASSWORD, or KAFKA_SASL_MECHANISM=oauthbearer with the KAFKA_SASL_OAUTHBEARER_* settings
+ * (give this consumer a principal of its own that may only read the topic).
  * A setting that does not hold exits 2 naming it; so do credentials or a certificate the brokers refuse.
  * Started before the topic exists, it waits for the relay to create it.
  * With --max N it exits after N distinct events: 0 if every hash matched, 1 otherwise; a bad option

@@ -15,14 +15,15 @@ import { kafkaTestTls, kafkaTlsFile, startKafkaBroker, type KafkaBroker } from '
 
 const example = join(__dirname, '..', '..', 'examples', 'kafka-consumer.ts');
 
-function runExample(brokers: string[], args: string[], prefix = 'example', env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function runExample(brokers: string[], args: string[], prefix = 'example', env: Record<string, string> = {}, onStdout?: (chunk: string) => void): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       ['--import', 'tsx', example, ...args],
       { env: { ...process.env, KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, ...env }, timeout: 30_000 },
       (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
+    if (onStdout) child.stdout?.on('data', (chunk: Buffer | string) => onStdout(String(chunk)));
   });
 }
 
@@ -157,9 +158,14 @@ describe('examples/kafka-consumer.ts', function () {
     const topic = 'late.events.v1';
     const log = await openTestLog();
     const stored = await appendEvents(log.store, 2, 3);
-    const run = runExample(env.broker.brokers, ['--group', 'ex5', '--from-beginning', '--max', String(stored.length)], 'late');
-    // Long enough for the example to have asked for the topic and been told it does not exist.
-    await new Promise((r) => setTimeout(r, 3000));
+    // The topic made once the example has said it waits for it (a fixed pause was too short for its start on a loaded machine).
+    let asked!: () => void;
+    const waiting = new Promise<void>((r) => (asked = r));
+    let out = '';
+    const run = runExample(env.broker.brokers, ['--group', 'ex5', '--from-beginning', '--max', String(stored.length)], 'late', {}, (chunk) => {
+      if ((out += chunk).includes('waiting for topic late.events.v1')) asked();
+    });
+    await Promise.race([waiting, run]);
     await publishAll(env.broker.brokers, log, topic);
     await log.close();
     const { code, stdout } = await run;
