@@ -195,6 +195,12 @@ describe('infra/ (production stack description)', () => {
     expect(start, 'docs/operations.md, Observability: the Alerts bullet').to.be.greaterThan(0);
     const list = operations.slice(start, operations.indexOf('\n- **', start + 1));
     expect(rules.filter((a) => !list.includes(`\`${a}\``)), "alerts.yml rules missing from docs/operations.md's Alerts list").to.deep.equal([]);
+    // Each with its severity: the first "(warning" or "(critical" after its name in its item.
+    const said = new Map<string, string | undefined>();
+    for (const item of list.split(/\n {2}- /).slice(1)) {
+      for (const m of item.matchAll(/`(OpenMcp\w+)`/g)) said.set(m[1], /\((warning|critical)\b/.exec(item.slice(m.index! + m[0].length))?.[1]);
+    }
+    expect(alertRules().filter((r) => said.get(r.alert) !== r.labels.severity).map((r) => `${r.alert}: docs ${said.get(r.alert)}, alerts.yml ${r.labels.severity}`), 'severities in the Alerts list').to.deep.equal([]);
     // Classes of the code share the prefix (OpenMcpClient, OpenMcpError): those are no alerts.
     const classes = new Set<string>();
     const walk = (dir: string) => {
