@@ -4,7 +4,7 @@ import { toolCallFromRow } from '../../projections/tool-calls.sql';
 import type { ToolCallDoc } from '../../projections/tool-calls.projection';
 import { chunks, parseJson } from '../../projections/sql-rows';
 import type { TaskDoc } from '../../projections/tasks.projection';
-import type { StepRunDoc } from '../../projections/task-steps.projection';
+import { UNSTARTED_INDEX, type StepRunDoc } from '../../projections/task-steps.projection';
 import { stepRunFromRow } from '../../projections/task-steps.sql';
 import type { TaskStepView, TaskView } from './port';
 import type { SealedPayload } from '../erasure/sealed-payload';
@@ -42,7 +42,7 @@ function stepView(index: number, step: StepRow | undefined, call: ToolCallDoc | 
 function runView(index: number, step: StepRow | undefined, run: StepRunDoc, call: ToolCallDoc | undefined): TaskStepView {
   const view: TaskStepView = {
     index,
-    tool: run.tool,
+    tool: run.tool || (step?.tool ?? 'unknown'),
     arguments: step?.arguments ?? parseJson(run.argumentsJson),
     status: run.status,
     startedAt: run.startedAt,
@@ -64,9 +64,12 @@ function runView(index: number, step: StepRow | undefined, run: StepRunDoc, call
  * under Kafka: a call's stream and its task's stream are ordered separately, so neither
  * projection may assume it has seen the other's events.
  */
-export function assembleTaskView(doc: TaskDoc, steps: StepRow[], calls: ToolCallDoc[], runs: StepRunDoc[] = []): TaskView {
+export function assembleTaskView(doc: TaskDoc, steps: StepRow[], calls: ToolCallDoc[], allRuns: StepRunDoc[] = []): TaskView {
+  const runs = allRuns.filter((r) => r.index !== UNSTARTED_INDEX);
   const byIndex = new Map(runs.map((r) => [r.index, r]));
-  const n = Math.max(steps.length, calls.length, ...runs.map((r) => r.index + 1));
+  let n = Math.max(steps.length, calls.length, ...runs.map((r) => r.index + 1));
+  // Steps the model asked for that ended before they started (a policy denial): after the others, in log order.
+  for (const r of allRuns.filter((x) => x.index === UNSTARTED_INDEX).sort((a, b) => a.revision - b.revision)) byIndex.set(n++, r);
   const view: TaskView = {
     id: doc.id,
     tenant: doc.tenant,
