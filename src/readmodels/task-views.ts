@@ -54,6 +54,12 @@ function runView(index: number, step: StepRow | undefined, run: StepRunDoc, call
   if (run.resultJson !== undefined) view.result = parseJson(run.resultJson);
   if (run.error) view.error = run.error;
   else if (run.isError) view.error = { code: 'TOOL_ERROR', message: 'the tool returned an error result' };
+  // No end in the task's stream, yet the call ended: the task was cancelled or timed out mid-call
+  // (its run then records nothing more) and the gateway recorded how the call ended.
+  if (run.status === 'running' && call && call.status !== 'requested') {
+    const ended = stepView(index, step, call);
+    Object.assign(view, { status: ended.status, completedAt: ended.completedAt, result: ended.result, error: ended.error });
+  }
   return JSON.parse(JSON.stringify(view)) as TaskStepView;
 }
 

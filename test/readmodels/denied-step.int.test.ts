@@ -6,6 +6,7 @@ import { newId } from '../../src/core/ids';
 import { Projector } from '../../src/projector/projector';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
 import { openTestDb, type TestDb } from '../projections/support';
+import { recordCall } from '../support/tool-call-events';
 
 const actor = { kind: 'user' as const, id: 'u' };
 const agent = { kind: 'agent' as const, id: 'agent-1' };
@@ -19,7 +20,7 @@ const denied = (tool: string) => ({ code: 'POLICY_DENIED', message: `policy rule
  * PolicyEvaluated and TaskStepFailed. `GET /v1/tasks/:id` must still show it failed, with the
  * decision's reason, not `pending` in a failed task (nor leave it out).
  */
-describe('task view: a step the policy denied (SQLite read models)', () => {
+describe('task view: steps that ended without their own end event (SQLite read models)', () => {
   let db: TestDb;
   let projector: Projector;
   let rm: SqlReadModels;
@@ -86,6 +87,24 @@ describe('task view: a step the policy denied (SQLite read models)', () => {
     expect(view.steps.map((s) => [s.index, s.tool, s.status])).to.deep.equal([[0, 'chain__read_contract', 'failed']]);
     expect(view.steps[0].error).to.deep.equal(error);
     expect(view.steps[0].arguments).to.deep.equal({ chainId: 1 });
+  });
+
+  it('a step whose task ended mid-call (cancelled) shows how the gateway recorded the call ending, not running', async () => {
+    const id = newId();
+    await record(`task-${id}`, [
+      { type: 'TaskSubmitted', actor, data: { instruction: 'sleep' } },
+      { type: 'TaskStarted', data: { worker: 'w' } },
+      { type: 'TaskStepStarted', data: { stepId: 'turn-0-call_a', index: 0, tool: 'examples__echo', argumentsHash: `0x${'1'.repeat(64)}`, argumentsJson: '{"text":"hi"}', source: 'llm', idempotent: true } },
+      { type: 'TaskCancelled', actor, data: { reason: 'too slow' } },
+    ]);
+    // After TaskCancelled the run writes nothing more; the gateway records the call cancelled upstream.
+    const call = await recordCall(db.store, { tenant: 'acme', taskId: id, outcome: 'failed' });
+    expect(await rm.waitForPosition(call.position, 5000)).to.equal(true);
+    const view = (await rm.getTask('acme', id))!;
+    expect(view.status).to.equal('cancelled');
+    expect(view.steps.map((s) => [s.index, s.tool, s.status])).to.deep.equal([[0, 'examples__echo', 'failed']]);
+    expect(view.steps[0]).to.deep.include({ toolCallId: call.id, error: { code: 'MCP_UPSTREAM_TIMEOUT', message: 'no answer in 30000 ms' } });
+    expect(view.steps[0].completedAt).to.be.a('string');
   });
 
   it('an allowed decision alone adds no step (the step appears when it starts)', async () => {
