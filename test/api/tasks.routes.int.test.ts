@@ -337,6 +337,8 @@ describe('REST /v1/tasks', () => {
         expect(res.statusCode).to.equal(409);
         expect(res.json()).to.include({ code: 'INVALID_TRANSITION' });
         expect(res.json().detail ?? res.json().message ?? '').to.contain(end);
+        // Says why, in the client's words (was: "task in state completed cannot CancelTask").
+        expect(res.json().detail).to.equal(`the task is ${end} already: only a submitted or running task can be cancelled`);
         expect(await h.store.headPosition()).to.equal(before);
       });
     }
