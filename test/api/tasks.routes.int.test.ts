@@ -155,6 +155,8 @@ describe('REST /v1/tasks', () => {
         const res = await submit(k[role]);
         expect(res.statusCode, role).to.equal(403);
         expect(res.json().code).to.equal('FORBIDDEN');
+        // Says which roles may, so the client knows what key to ask for.
+        expect(res.json().detail).to.equal(`role ${role} lacks tasks:write (roles with it: admin, operator, agent)`);
       }
     });
   });
