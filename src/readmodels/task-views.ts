@@ -39,7 +39,7 @@ function stepView(index: number, step: StepRow | undefined, call: ToolCallDoc | 
   return view;
 }
 
-function runView(index: number, step: StepRow | undefined, run: StepRunDoc, call: ToolCallDoc | undefined): TaskStepView {
+function runView(index: number, step: StepRow | undefined, run: StepRunDoc, call: ToolCallDoc | undefined, taskEnded: boolean): TaskStepView {
   const view: TaskStepView = {
     index,
     tool: run.tool || (step?.tool ?? 'unknown'),
@@ -55,8 +55,10 @@ function runView(index: number, step: StepRow | undefined, run: StepRunDoc, call
   if (run.error) view.error = run.error;
   else if (run.isError) view.error = { code: 'TOOL_ERROR', message: 'the tool returned an error result' };
   // No end in the task's stream, yet the call ended: the task was cancelled or timed out mid-call
-  // (its run then records nothing more) and the gateway recorded how the call ended.
-  if (run.status === 'running' && call && call.status !== 'requested') {
+  // (its run then records nothing more) and the gateway recorded how the call ended. Only once the
+  // task has ended: in a running task a call's end is not yet the step's (a worker stopped mid-call
+  // leaves the step to be resumed, run again or failed STEP_OUTCOME_UNKNOWN).
+  if (taskEnded && run.status === 'running' && call && call.status !== 'requested') {
     const ended = stepView(index, step, call);
     Object.assign(view, { status: ended.status, completedAt: ended.completedAt, result: ended.result, error: ended.error });
   }
@@ -82,7 +84,7 @@ export function assembleTaskView(doc: TaskDoc, steps: StepRow[], calls: ToolCall
     status: doc.status,
     steps: Array.from({ length: n }, (_, i) => {
       const run = byIndex.get(i);
-      return run ? runView(i, steps[i], run, calls[i] && `${calls[i].server}__${calls[i].tool}` === run.tool ? calls[i] : undefined) : stepView(i, steps[i], runs.length ? undefined : calls[i]);
+      return run ? runView(i, steps[i], run, calls[i] && `${calls[i].server}__${calls[i].tool}` === run.tool ? calls[i] : undefined, doc.status === 'cancelled' || doc.status === 'failed') : stepView(i, steps[i], runs.length ? undefined : calls[i]);
     }),
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,
