@@ -42,6 +42,7 @@ import type { AgentRuntimeDependencies, AgentRuntimeOptions } from './runtime-de
 import { applyTaskEvent, callsOf, foldTaskView, isTerminal, type StepOutcome, type TaskView, type TurnRecord } from './task-view';
 import type { ToolInfo, ToolResult } from './tool-caller';
 import { cutText, wellFormed } from '../../core/well-formed';
+import { didYouMean } from '../../core/tool-name';
 
 /** The name steps record and policy rules match: `<server>__<tool>`, exact. */
 function canonicalName(t: ToolInfo): string {
@@ -935,7 +936,11 @@ export class TaskRun {
       const decision = evaluateToolCall(this.policy, { tool: s.tool, callsInTask: callsOf(this.view, s.tool) });
       await this.recordPolicy(s.stepId, 'tool', s.tool, decision);
       if (decision.decision !== 'allow') {
-        const failed = { code: 'POLICY_DENIED', message: `policy rule ${decision.rule}: ${decision.reason}` };
+        // An explicit step's name no tool has was likely misspelt: say so, as the gateway would have (the model's names never get here).
+        const meant = s.source === 'steps' && !isChainToolName(s.tool) && this.isUnknownTool(known)
+          ? didYouMean((this.deps.tools.listTools?.(this.view.tenant) ?? []).map(canonicalName), s.tool)
+          : undefined;
+        const failed = { code: 'POLICY_DENIED', message: `policy rule ${decision.rule}: ${decision.reason}${meant ? `; no tool is named ${s.tool}: ${meant}` : ''}` };
         await this.appendStepFailed({ stepId: s.stepId, error: failed });
         return { failed, fatal: true };
       }
