@@ -15,7 +15,7 @@
  * exits 2 naming it, before any broker is asked. A message that is not an event envelope, or whose
  * key or headers disagree with its envelope, is reported BAD (counted as a mismatch) and passed
  * over. An id counts as seen only once its envelope checked out: a copy whose hash does not match
- * does not hide the genuine one. (A hash is no signature: one recomputed for a forged copy passes.
+ * does not hide the genuine one; and every copy is checked, so one forged after it is reported too. (A hash is no signature: one recomputed for a forged copy passes.
  * Only the relay should write to the topic; an event's proof shows it is OpenMCP's.)
  * See docs/consumers.md.
  */
@@ -90,8 +90,7 @@ async function main(): Promise<void> {
       const where = `p${partition}@${message.offset}`;
       // Only the relay writes envelopes to this topic; anything else (someone else's producer) is
       // reported and passed over: throwing here would have kafkajs redeliver it forever.
-      const id = message.headers?.['event-id']?.toString();
-      if ((id !== undefined && seen.has(id)) || rejected.has(where)) return;
+      if (rejected.has(where)) return;
       const event = envelopeOf(message.value);
       if (!event) {
         bad++;
@@ -101,6 +100,10 @@ async function main(): Promise<void> {
         // The hash covers the content fields only; revision, position and hash itself are left out.
         const problem = hashProblem(event) ?? disagreement(message, event);
         const ok = problem === undefined;
+        // A repeat is dropped only once it checked out too: deciding on the `event-id` header (or
+        // the id) before that would pass over, unreported, a forged copy that comes after the
+        // genuine event.
+        if (ok && seen.has(event.id)) return;
         // Only an envelope that checks out marks its id seen: a forged copy that came first (same
         // event-id, hash off) must not have the genuine event dropped as its repeat.
         if (ok) seen.add(event.id);

@@ -101,6 +101,27 @@ describe('examples/kafka-consumer.ts', function () {
     expect(run.code).to.equal(1);
   });
 
+  it('checks every copy, a repeat too: a forged copy that comes after the genuine event (content or a header changed) is reported BAD, not passed over as its repeat', async () => {
+    const topic = 'forgedafter.events.v1';
+    const log = await openTestLog();
+    const stored = await appendEvents(log.store, 2, 2);
+    await publishAll(env.broker.brokers, log, topic);
+    await log.close();
+    const genuine = toKafkaMessage(stored[0]);
+    await produce(env.broker.brokers, topic, [
+      toKafkaMessage({ ...stored[0], data: { forged: true } }),
+      { ...genuine, headers: { ...genuine.headers, tenant: 'someone-else' } },
+      // A genuine repeat (as after a relay restart): dropped without a word.
+      genuine,
+    ]);
+    const run = await runExample(env.broker.brokers, ['--group', 'ex10', '--from-beginning', '--max', String(stored.length + 2)], 'forgedafter');
+    expect(run.stdout, run.stdout).to.contain(`${stored.length + 2} events, 2 hash mismatches`);
+    expect(run.stdout).to.match(new RegExp(`^BAD p\\d+@\\d+ ${stored[0].stream}#0 .* computed 0x[0-9a-f]{64}$`, 'm'));
+    expect(run.stdout).to.match(new RegExp(`^BAD p\\d+@\\d+ ${stored[0].stream}#0 .* header tenant is someone-else, the envelope says (acme|globex)$`, 'm'));
+    expect(run.stdout.split('\n').filter((l) => l.startsWith('ok ') && l.includes(`${stored[0].stream}#0 `))).to.have.length(1);
+    expect(run.code).to.equal(1);
+  });
+
   it('checks an event whose data has a key named __proto__ as it was hashed (a parser that copies objects by assignment drops that key)', async () => {
     const topic = 'proto.events.v1';
     const log = await openTestLog();
