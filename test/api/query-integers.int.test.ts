@@ -76,6 +76,10 @@ describe('REST /v1: integer query parameters are decimal digits; every query par
     expect(unknown.field).to.equal('querystring.colour');
     expect(unknown.detail).to.match(/^querystring\.colour: unknown field; this route takes [A-Za-z]+(, [A-Za-z]+)+$/);
     expect(unknown.detail).to.include('status').and.include('limit').and.include('cursor');
+    // A route that takes none says so (it said only "unknown field", as if another name would do).
+    const none = await get('/v1/mcp-servers?limit=1');
+    expect(none.statusCode).to.equal(400);
+    expect(none.json()).to.deep.include({ code: 'VALIDATION_FAILED', field: 'querystring.limit', detail: 'querystring.limit: unknown field; this route takes no query parameters' });
   });
 
   it('takes decimal digits in range (leading zeros, -1 for after), and says the range otherwise', async () => {
