@@ -31,8 +31,25 @@ export const QueryInt = (min: number, max: number) =>
 
 export const Limit = QueryInt(1, 200).prefault(50);
 
-/** An ISO 8601 time with offset; normalised to UTC milliseconds. */
-export const IsoTime = z.iso.datetime({ offset: true, message: 'an RFC 3339 date-time with Z or an offset, such as 2026-12-06T23:00:00Z or 2026-12-07T00:00:00+01:00' }).transform((v) => new Date(v).toISOString());
+/** A time whose offset's `+` a query string turned into a space (`?from=…T00:00:00+01:00` sent as written). */
+const PLUS_READ_AS_SPACE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?) (\d\d:\d\d)$/;
+
+/**
+ * An ISO 8601 time with offset; normalised to UTC milliseconds. Used in query strings, where an
+ * offset's unencoded `+` arrives as a space: that one is told to write `%2B`, not shown the `+01:00`
+ * form it already sent.
+ */
+export const IsoTime = z.iso
+  .datetime({
+    offset: true,
+    error: (issue) => {
+      const plus = typeof issue.input === 'string' ? PLUS_READ_AS_SPACE.exec(issue.input) : null;
+      return plus
+        ? `${issue.input} has a space where its offset's + was: a + in a query string reads as a space, so percent-encode it, ${plus[1]}%2B${plus[2]} (or give the time in UTC, with Z)`
+        : 'an RFC 3339 date-time with Z or an offset, such as 2026-12-06T23:00:00Z or 2026-12-07T00:00:00+01:00';
+    },
+  })
+  .transform((v) => new Date(v).toISOString());
 
 /**
  * A list's `from` and `to` (IsoTime, both inclusive) the right way round: swapped bounds would
