@@ -9,8 +9,11 @@ export const Uuid = (message: string) => z.uuid(message).transform((v) => v.toLo
 /** Ids in paths are UUIDs (tasks, events, keys are UUIDv7); anything else is a 400 naming `params.id`. */
 export const UuidParams = z.strictObject({ id: Uuid('an id is a UUID') });
 
+/** What /docs says of a list's `cursor` (every list's, tool calls' own included). */
+export const CURSOR_DESCRIPTION = 'A cursor a previous page gave (its nextCursor), passed back unchanged with the same filters; absent: the first page';
+
 /** Cursors are opaque base64url tokens issued by a previous page. */
-export const Cursor = z.string().regex(/^[A-Za-z0-9_-]{1,1024}$/, 'a cursor from a previous page');
+export const Cursor = z.string().regex(/^[A-Za-z0-9_-]{1,1024}$/, 'a cursor from a previous page').describe(CURSOR_DESCRIPTION);
 
 /**
  * An integer query parameter from `min` to `max`: decimal digits (`-` first where `min` is
