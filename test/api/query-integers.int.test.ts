@@ -82,6 +82,22 @@ describe('REST /v1: integer query parameters are decimal digits; every query par
     expect(none.json()).to.deep.include({ code: 'VALIDATION_FAILED', field: 'querystring.limit', detail: 'querystring.limit: unknown field; this route takes no query parameters' });
   });
 
+  it('a route that takes no query parameters refuses one, naming it, and does nothing (they were ignored: POST /v1/tasks?dryRun=true submitted a task and ran it)', async () => {
+    const before = (await get('/v1/tasks?limit=200')).json().items.length;
+    const dry = await h.call({ method: 'POST', url: '/v1/tasks?dryRun=true', auth, payload: { steps: [{ tool: 'examples__echo', arguments: { text: 'dry' } }] } });
+    expect(dry.statusCode).to.equal(400);
+    expect(dry.json()).to.deep.include({ code: 'VALIDATION_FAILED', field: 'querystring.dryRun', detail: 'querystring.dryRun: unknown field; this route takes no query parameters' });
+    expect((await get('/v1/tasks?limit=200')).json().items.length).to.equal(before);
+    for (const path of [`/v1/tasks/${task}?include=events`, `/v1/tasks/${task}/cancel?force=1`, '/v1/batches/0/events?limit=1']) {
+      const res = await h.call({ method: path.includes('cancel') ? 'POST' : 'GET', url: path, auth });
+      const name = path.split('?')[1].split('=')[0];
+      expect(res.statusCode, path).to.equal(400);
+      expect(res.json(), path).to.deep.include({ code: 'VALIDATION_FAILED', field: `querystring.${name}` });
+    }
+    // Without one they answer as before.
+    expect((await get(`/v1/tasks/${task}`)).statusCode).to.equal(200);
+  });
+
   it('takes decimal digits in range (leading zeros, -1 for after), and says the range otherwise', async () => {
     for (const { path, name } of routes()) {
       for (const v of ['1', '007', '50']) expect((await get(url(path, `${name}=${v}`))).statusCode, `${path} ${name}=${v}`).to.equal(200);

@@ -12,6 +12,9 @@ export const UuidParams = z.strictObject({ id: Uuid('an id is a UUID') });
 /** What /docs says of a list's `cursor` (every list's, tool calls' own included). */
 export const CURSOR_DESCRIPTION = 'A cursor a previous page gave (its nextCursor), passed back unchanged with the same filters; absent: the first page';
 
+/** The query of a route that takes no parameters: any one is 400 naming it ("this route takes no query parameters"). */
+export const NoQuery = z.strictObject({});
+
 /** Cursors are opaque base64url tokens issued by a previous page. */
 export const Cursor = z.string().regex(/^[A-Za-z0-9_-]{1,1024}$/, 'a cursor from a previous page').describe(CURSOR_DESCRIPTION);
 
