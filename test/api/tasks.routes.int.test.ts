@@ -222,6 +222,14 @@ describe('REST /v1/tasks', () => {
             detail: `querystring.${name}: 2026-12-07T00:00:00 01:00 has a space where its offset's + was: a + in a query string reads as a space, so percent-encode it, 2026-12-07T00:00:00%2B01:00 (or give the time in UTC, with Z)`,
           });
         }
+        // Any fraction the form takes, and the hint only where its %2B form would be taken: a time
+        // without seconds, an hour 25 or an offset of 25 hours were told to send what is refused too.
+        const fraction = await h.call({ method: 'GET', url: `${list}?from=2026-12-07T00:00:00.1234567891+01:00`, auth: k.viewer });
+        expect(fraction.json().detail, list).to.include('so percent-encode it, 2026-12-07T00:00:00.1234567891%2B01:00');
+        for (const t of ['2026-12-07T00:00+01:00', '2026-12-07T25:00:00+01:00', '2026-12-07T00:00:00+25:00', '2026-02-30T00:00:00+01:00']) {
+          const res = await h.call({ method: 'GET', url: `${list}?from=${t}`, auth: k.viewer });
+          expect(res.json(), `${list} ${t}`).to.include({ code: 'VALIDATION_FAILED', field: 'querystring.from', detail: 'querystring.from: an RFC 3339 date-time with Z or an offset, such as 2026-12-06T23:00:00Z or 2026-12-07T00:00:00+01:00' });
+        }
       }
     });
 

@@ -37,8 +37,19 @@ export const QueryInt = (min: number, max: number) =>
 
 export const Limit = QueryInt(1, 200).prefault(50);
 
-/** A time whose offset's `+` a query string turned into a space (`?from=…T00:00:00+01:00` sent as written). */
-const PLUS_READ_AS_SPACE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?) (\d\d:\d\d)$/;
+/** The RFC 3339 form IsoTime takes (Z or an offset; seconds required, any fraction). */
+const OFFSET_DATE_TIME = z.iso.datetime({ offset: true });
+
+/**
+ * The `%2B` form of a time whose offset's `+` a query string turned into a space
+ * (`?from=…T00:00:00+01:00` sent as written), when that form is one IsoTime takes; undefined
+ * otherwise (a time wrong in another way too is shown the form, not sent to a second refusal).
+ * @example plusReadAsSpace('2026-12-07T00:00:00 01:00') // '2026-12-07T00:00:00%2B01:00'
+ */
+function plusReadAsSpace(input: unknown): string | undefined {
+  const m = typeof input === 'string' ? /^(\S+) (\d\d:\d\d)$/.exec(input) : null;
+  return m && OFFSET_DATE_TIME.safeParse(`${m[1]}+${m[2]}`).success ? `${m[1]}%2B${m[2]}` : undefined;
+}
 
 /**
  * An ISO 8601 time with offset; normalised to UTC milliseconds. Used in query strings, where an
@@ -49,9 +60,9 @@ export const IsoTime = z.iso
   .datetime({
     offset: true,
     error: (issue) => {
-      const plus = typeof issue.input === 'string' ? PLUS_READ_AS_SPACE.exec(issue.input) : null;
-      return plus
-        ? `${issue.input} has a space where its offset's + was: a + in a query string reads as a space, so percent-encode it, ${plus[1]}%2B${plus[2]} (or give the time in UTC, with Z)`
+      const encoded = plusReadAsSpace(issue.input);
+      return encoded
+        ? `${String(issue.input)} has a space where its offset's + was: a + in a query string reads as a space, so percent-encode it, ${encoded} (or give the time in UTC, with Z)`
         : 'an RFC 3339 date-time with Z or an offset, such as 2026-12-06T23:00:00Z or 2026-12-07T00:00:00+01:00';
     },
   })
