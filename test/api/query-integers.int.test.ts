@@ -98,6 +98,32 @@ describe('REST /v1: integer query parameters are decimal digits; every query par
     expect((await get(`/v1/tasks/${task}`)).statusCode).to.equal(200);
   });
 
+  it('every /v1 operation /docs lists without a query parameter refuses one (the check is the app\'s, not each route\'s); /healthz, /readyz, /metrics and /docs still take any', async () => {
+    const doc = (await get('/docs')).json() as { paths: Record<string, Record<string, { operationId: string; parameters?: { in: string }[] }>> };
+    // A body each route takes, so that what is refused is the query (fastify checks the body first).
+    const bodies: Record<string, object> = {
+      submitTask: { steps: [{ tool: 'examples__echo', arguments: { text: 'q' } }] },
+      cancelTask: {},
+      decideApproval: { proposalHash: `0x${'0'.repeat(64)}`, decision: 'approve' },
+      registerMcpServer: { name: 'probe', transport: 'http', url: 'https://example.com/mcp' },
+      createKey: { role: 'viewer', tenant: 'acme' },
+      setKeyAgents: { agents: null },
+    };
+    const walked: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      if (!path.startsWith('/v1/')) continue;
+      for (const [method, op] of Object.entries(ops)) {
+        if ((op.parameters ?? []).some((p) => p.in === 'query')) continue;
+        const url = path.replace('{id}', path.startsWith('/v1/batches') ? '0' : task).replace('{subject}', 'acme:user:nobody');
+        const res = await h.call({ method: method.toUpperCase() as 'GET', url: `${url}?zz=1`, auth, ...(op.operationId in bodies ? { payload: bodies[op.operationId] } : {}) });
+        expect([res.statusCode, res.json().field], `${method} ${path}`).to.deep.equal([400, 'querystring.zz']);
+        walked.push(op.operationId);
+      }
+    }
+    expect(walked).to.include.members(Object.keys(bodies)).and.include.members(['getTask', 'getEvent', 'getEventProof', 'exportBatchEvents', 'revokeKey', 'removeMcpServer', 'eraseSubjectKey', 'getSubject', 'listMcpServers']);
+    for (const url of ['/healthz', '/readyz', '/metrics', '/docs']) expect((await get(`${url}?zz=1`)).statusCode, url).to.equal(200);
+  });
+
   it('takes decimal digits in range (leading zeros, -1 for after), and says the range otherwise', async () => {
     for (const { path, name } of routes()) {
       for (const v of ['1', '007', '50']) expect((await get(url(path, `${name}=${v}`))).statusCode, `${path} ${name}=${v}`).to.equal(200);
