@@ -122,6 +122,21 @@ describe('examples/kafka-consumer.ts', function () {
     expect(run.code).to.equal(1);
   });
 
+  it('reports a repeat whose revision or position is not the event\'s (outside the hash, so only the first copy can tell): it was dropped as a repeat without a word', async () => {
+    const topic = 'movedrepeat.events.v1';
+    const log = await openTestLog();
+    const stored = await appendEvents(log.store, 1, 2);
+    await publishAll(env.broker.brokers, log, topic);
+    await log.close();
+    await produce(env.broker.brokers, topic, [toKafkaMessage({ ...stored[1], position: stored[1].position + 1000 }), toKafkaMessage({ ...stored[1], revision: 7 }), toKafkaMessage(stored[1])]);
+    const run = await runExample(env.broker.brokers, ['--group', 'ex11', '--from-beginning', '--max', String(stored.length + 2)], 'movedrepeat');
+    expect(run.stdout, run.stdout).to.contain(`${stored.length + 2} events, 2 hash mismatches`);
+    expect(run.stdout).to.contain(` ${stored[1].stream}#${stored[1].revision} ${stored[1].type} `);
+    expect(run.stdout).to.match(new RegExp(`^BAD p\\d+@\\d+ ${stored[1].stream}#1 .* a repeat at revision 1, position ${stored[1].position + 1000}; the event is at revision 1, position ${stored[1].position}$`, 'm'));
+    expect(run.stdout).to.match(new RegExp(`^BAD p\\d+@\\d+ ${stored[1].stream}#7 .* a repeat at revision 7, position ${stored[1].position}; the event is at revision 1, position ${stored[1].position}$`, 'm'));
+    expect(run.code).to.equal(1);
+  });
+
   it('checks an event whose data has a key named __proto__ as it was hashed (a parser that copies objects by assignment drops that key)', async () => {
     const topic = 'proto.events.v1';
     const log = await openTestLog();
