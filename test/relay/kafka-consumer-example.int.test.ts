@@ -15,14 +15,44 @@ import { kafkaTestTls, kafkaTlsFile, startKafkaBroker, type KafkaBroker } from '
 
 const example = join(__dirname, '..', '..', 'examples', 'kafka-consumer.ts');
 
-function runExample(brokers: string[], args: string[], prefix = 'example', env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
+type ExampleRun = Promise<{ code: number; stdout: string; stderr: string }> & {
+  /** Settles once the example has printed `text`, or has exited without it (its output then says so). */
+  printed(text: string): Promise<void>;
+};
+
+function runExample(brokers: string[], args: string[], prefix = 'example', env: Record<string, string> = {}): ExampleRun {
+  let out = '';
+  let exited = false;
+  const waiting: { text: string; resolve: () => void }[] = [];
+  const settle = () => {
+    for (const w of [...waiting]) {
+      if (!exited && !out.includes(w.text)) continue;
+      waiting.splice(waiting.indexOf(w), 1);
+      w.resolve();
+    }
+  };
+  const run = new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const child = execFile(
       process.execPath,
       ['--import', 'tsx', example, ...args],
       { env: { ...process.env, KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, ...env }, timeout: 30_000 },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      (err, stdout, stderr) => {
+        exited = true;
+        settle();
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
     );
+    child.stdout?.on('data', (chunk: Buffer | string) => {
+      out += String(chunk);
+      settle();
+    });
+  });
+  return Object.assign(run, {
+    printed: (text: string) =>
+      new Promise<void>((resolve) => {
+        waiting.push({ text, resolve });
+        settle();
+      }),
   });
 }
 
@@ -194,8 +224,9 @@ describe('examples/kafka-consumer.ts', function () {
     const log = await openTestLog();
     const stored = await appendEvents(log.store, 2, 3);
     const run = runExample(env.broker.brokers, ['--group', 'ex5', '--from-beginning', '--max', String(stored.length)], 'late');
-    // Long enough for the example to have asked for the topic and been told it does not exist.
-    await new Promise((r) => setTimeout(r, 3000));
+    // Once the example has asked for the topic and been told it does not exist (a fixed wait was
+    // too short for a loaded machine, where the example had not started yet).
+    await run.printed('waiting for topic late.events.v1');
     await publishAll(env.broker.brokers, log, topic);
     await log.close();
     const { code, stdout } = await run;
