@@ -1,10 +1,13 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hasKnownQueue, stdoutLogDestination } from '../../src/api/stdout-log-destination';
 
 const FIXTURE = join(__dirname, 'fixtures', 'log-then-exit.ts');
+const ON_REQUEST = join(__dirname, 'fixtures', 'log-on-request.ts');
 
 /**
  * The fixture run with its stdout `closed` (reader gone before the first line), `stalled` (a
@@ -36,9 +39,9 @@ describe('stdoutLogDestination', function () {
   it("reads the queue of the sonic-boom pino resolves to: an upgrade fails here, not as a hang", () => {
     const { version } = createRequire(require.resolve('pino'))('sonic-boom/package.json') as { version: string };
     expect(version, `sonic-boom ${version}: check flushGivingUp in src/api/stdout-log-destination.ts against its flushSync, then this pin`).to.match(/^4\.2\./);
-    const dest = stdoutLogDestination(() => {});
+    const dest = stdoutLogDestination({ note: () => {} });
     expect(hasKnownQueue(dest), `sonic-boom ${version} keeps its queue otherwise: the exit flush falls back to its own`).to.equal(true);
-    expect(hasKnownQueue({ fd: 1, destroyed: false, _writing: false, _writingBuf: '', _buffers: [] })).to.equal(false);
+    expect(hasKnownQueue({ fd: 1, destroyed: false, _writing: false, _writingBuf: '', _len: 0, _buffers: [] })).to.equal(false);
   });
 
   // Was: pino's exit flush retried the write into the closed pipe every 100 ms, forever; the
@@ -65,3 +68,125 @@ describe('stdoutLogDestination', function () {
     expect(lines.map((l) => l.i).sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 50 }, (_, i) => i));
   });
 });
+
+type State = { queued: number; dropped: Record<string, number> };
+
+/** log-on-request.ts run with a queue of `maxBytes`, its stdout `stdout`: ask(request) answers its state after it. */
+function logOnRequest(maxBytes: number, stdout: 'pipe' | number, shell?: string) {
+  const args = ['--import', 'tsx', ON_REQUEST, String(maxBytes)];
+  const child: ChildProcess = shell
+    ? spawn('/bin/sh', ['-c', `${shell}; exec "$0" "$@"`, process.execPath, ...args], { stdio: ['ignore', stdout, 'pipe', 'ipc'] })
+    : spawn(process.execPath, args, { stdio: ['ignore', stdout, 'pipe', 'ipc'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += String(d)));
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  let waiting: ((s: State) => void) | undefined;
+  const ready = new Promise<void>((resolve) =>
+    child.on('message', (m: State & { ready?: boolean }) => {
+      if (m.ready) return resolve();
+      const answer = waiting;
+      waiting = undefined;
+      answer?.(m);
+    }),
+  );
+  const ask = async (req: { log: number; tag?: string }): Promise<State> => {
+    await ready;
+    const answer = new Promise<State>((resolve) => (waiting = resolve));
+    child.send(req);
+    return answer;
+  };
+  /** Polls `check` (asking the child to log `log` lines each time) until it holds; mocha's timeout ends a wait that never does. */
+  const until = async (check: (s: State) => boolean, log = 1): Promise<State> => {
+    for (;;) {
+      const s = await ask({ log });
+      if (check(s)) return s;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const stop = async () => {
+    if (child.exitCode === null && child.connected) child.send({ exit: true });
+    return closed;
+  };
+  return { child, ask, until, stop, stderr: () => stderr };
+}
+
+const sum = (s: State) => Object.values(s.dropped).reduce((a, b) => a + b, 0);
+
+/** docs/operations.md "Observability" (Logs): a stdout that does not take the lines costs at most LOG_BUFFER_MAX_BYTES. */
+describe('stdoutLogDestination: a bounded queue, lines lost counted, the log going on', function () {
+  this.timeout(120_000);
+  const MAX = 64 * 1024;
+  const running: Array<{ stop(): Promise<unknown>; child: ChildProcess }> = [];
+  let dir: string | undefined;
+  afterEach(async () => {
+    for (const r of running.splice(0)) {
+      r.child.stdout?.resume();
+      await r.stop();
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  // Was: sonic-boom queued every line for a reader that never reads: memory without bound.
+  it('a reader that stays but does not read: the queue stays within its bound, the lines past it counted (queue_full); once it reads, the log flows again, said on stderr with how many were lost', async () => {
+    const run = logOnRequest(MAX, 'pipe');
+    running.push(run);
+    run.child.stdout!.pause();
+    // Ten times the bound written while nothing is read.
+    let s: State | undefined;
+    for (let i = 0; i < 10; i++) {
+      s = await run.ask({ log: MAX / 1024 });
+      expect(s.queued, 'bytes queued').to.be.at.most(MAX);
+    }
+    expect(s!.dropped.queue_full, 'lines dropped').to.be.greaterThan(0);
+    expect(s!.dropped.write_error).to.equal(0);
+    // More lines lost, more counted.
+    const before = s!.dropped.queue_full;
+    s = await run.ask({ log: MAX / 1024 });
+    expect(s.dropped.queue_full).to.be.greaterThan(before);
+    expect(s.queued).to.be.at.most(MAX);
+    await poll(() => /log lines to stdout are being dropped/.test(run.stderr()));
+    expect(run.stderr().match(/being dropped/g), 'said once').to.have.length(1);
+
+    let stdout = '';
+    run.child.stdout!.on('data', (d) => (stdout += String(d)));
+    run.child.stdout!.resume();
+    await poll(() => /log lines to stdout flow again/.test(run.stderr()));
+    const total = (await run.ask({ log: 0 })).dropped.queue_full;
+    expect(run.stderr()).to.contain(`flow again: ${total} lines were dropped`);
+    await run.ask({ log: 1, tag: 'after' });
+    await poll(() => stdout.includes('"tag":"after"'));
+    expect(stdout.trim().split('\n').every((l) => JSON.parse(l).msg === 'a line'), 'whole lines only').to.equal(true);
+    expect(await run.stop()).to.equal(0);
+  });
+
+  // Was: any failed write but EPIPE ended the log until a restart.
+  it('a write that fails (a file at its size limit, EFBIG): its lines counted (write_error), said once on stderr, and the log goes on once writes succeed again', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'log-bound-'));
+    const file = join(dir, 'out.log');
+    const fd = openSync(file, 'a');
+    // 2048 blocks of 512 bytes (dash, POSIX) or 1 KiB (bash): at least 1 MiB, the file's limit.
+    const run = logOnRequest(MAX, fd, 'ulimit -f 2048');
+    closeSync(fd);
+    running.push(run);
+    const failing = await run.until((s) => s.dropped.write_error > 0, 32);
+    expect(failing.queued).to.be.at.most(MAX);
+    await poll(() => /log lines to stdout are being dropped: writing them failed \(EFBIG\)/.test(run.stderr()));
+    expect(run.stderr().match(/being dropped/g), 'said once').to.have.length(1);
+    // Still failing: counted on.
+    const more = await run.until((s) => s.dropped.write_error > failing.dropped.write_error, 32);
+    expect(sum(more)).to.equal(more.dropped.write_error);
+
+    truncateSync(file, 0);
+    await run.ask({ log: 1, tag: 'after' });
+    await poll(() => readFileSync(file, 'utf8').includes('"tag":"after"'));
+    await poll(() => /log lines to stdout flow again/.test(run.stderr()));
+    expect(run.stderr()).to.not.match(/lost from now on/);
+    expect(await run.stop()).to.equal(0);
+  });
+});
+
+/** Waits until `check` holds, looking every 50 ms; mocha's timeout ends a wait that never does. */
+async function poll(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((r) => setTimeout(r, 50));
+}
