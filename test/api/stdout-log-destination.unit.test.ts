@@ -38,7 +38,7 @@ describe('stdoutLogDestination', function () {
   // sonic-boom whose queue differs gets plain pino's flush, which hangs on EPIPE. Fails here first.
   it("reads the queue of the sonic-boom pino resolves to: an upgrade fails here, not as a hang", () => {
     const { version } = createRequire(require.resolve('pino'))('sonic-boom/package.json') as { version: string };
-    expect(version, `sonic-boom ${version}: check flushGivingUp in src/api/stdout-log-destination.ts against its flushSync, then this pin`).to.match(/^4\.2\./);
+    expect(version, `sonic-boom ${version}: check src/api/stdout-log-destination.ts against it (flushGivingUp against its flushSync; its maxLength and 'drop'; a failed write left in _writingBuf, _len counting it), then this pin`).to.match(/^4\.2\./);
     const dest = stdoutLogDestination({ note: () => {} });
     expect(hasKnownQueue(dest), `sonic-boom ${version} keeps its queue otherwise: the exit flush falls back to its own`).to.equal(true);
     expect(hasKnownQueue({ fd: 1, destroyed: false, _writing: false, _writingBuf: '', _len: 0, _buffers: [] })).to.equal(false);
