@@ -116,12 +116,7 @@ export function stdoutLogDestination(p: StdoutLogDestinationParameters = {}): De
       dest._len = 0;
       return end(err, queued.reduce((n, b) => n + newlines(b), 0));
     }
-    // sonic-boom has stopped writing, the failed chunk in _writingBuf: it is dropped, the rest
-    // written a little later (at once, a lasting error would drop the whole queue in a burst).
-    const failed = dest._writingBuf;
-    dest._writingBuf = '';
-    dest._len = Math.max(dest._len - Buffer.byteLength(failed), 0);
-    lose('write_error', newlines(failed), `writing them failed (${err.code ?? err.message})`);
+    lose('write_error', dropFailedChunk(dest), `writing them failed (${err.code ?? err.message})`);
     setTimeout(() => {
       // A line logged meanwhile has restarted writing already; write('') starts it otherwise.
       if (!ended && !dest.destroyed && !dest._writing && dest._len > 0) dest.write('');
@@ -138,6 +133,27 @@ export function stdoutLogDestination(p: StdoutLogDestinationParameters = {}): De
     }
   };
   return dest;
+}
+
+/** What ends a line a failed write cut, written before the lines after it. Never a chunk of pino's: its lines are JSON. */
+const CUT_END = '\n';
+
+/**
+ * Drops the chunk a write failed on (sonic-boom stopped writing, it in _writingBuf): how many
+ * lines were in it. A chunk is a Buffer there only once a write took part of it: the line cut
+ * then gets CUT_END first, or the next line would be written onto it, the two no JSON line (the
+ * second lost uncounted). When CUT_END fails in turn, it stays first and the next chunk is dropped.
+ */
+function dropFailedChunk(dest: SonicBoomQueue): number {
+  if (dest._writingBuf === CUT_END) {
+    const next = dest._bufs.shift() ?? '';
+    dest._len = Math.max(dest._len - Buffer.byteLength(next), 0);
+    return newlines(next);
+  }
+  const failed = dest._writingBuf;
+  dest._writingBuf = Buffer.isBuffer(failed) && failed.length > 0 ? CUT_END : '';
+  dest._len = Math.max(dest._len - Buffer.byteLength(failed), 0) + dest._writingBuf.length;
+  return newlines(failed);
 }
 
 /** How many lines `chunk` ends (pino's lines end with a newline; a line cut by a partial write counts once, with its end). */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -189,6 +189,40 @@ describe('stdoutLogDestination: a bounded queue, lines lost counted, the log goi
     expect(await run.stop()).to.equal(0);
   });
 
+  // Was: the line after a write cut short (the file's limit reached mid-line) was written onto the
+  // cut line's start, the two one line no JSON reader takes, the second lost without a count.
+  it('nothing lost without a count: each line logged is in the file whole, or counted dropped, a line cut by a failed write included', async function () {
+    if (spawnSync('prlimit', ['--version']).status !== 0) this.skip();
+    dir = mkdtempSync(join(tmpdir(), 'log-bound-'));
+    const file = join(dir, 'out.log');
+    const fd = openSync(file, 'a');
+    // The soft limit only: the hard one is raised by privileged processes only.
+    const run = logOnRequest(MAX, fd, 'ulimit -S -f 2048');
+    closeSync(fd);
+    running.push(run);
+    let logged = 0;
+    const ask = (req: { log: number; tag?: string }) => ((logged += req.log), run.ask(req));
+    for (let s = await ask({ log: 32 }); s.dropped.write_error === 0; s = await ask({ log: 32 }));
+    // The file's size limit lifted: writes succeed again, after the cut line.
+    expect(spawnSync('prlimit', ['--pid', String(run.child.pid), '--fsize=unlimited']).status).to.equal(0);
+    await poll(() => readFileSync(file, 'utf8').includes('"tag":"after"'), () => ask({ log: 1, tag: 'after' }));
+    await poll(() => /flow again/.test(run.stderr()));
+    const { dropped } = await ask({ log: 0 });
+    const lines = readFileSync(file, 'utf8').split('\n').slice(0, -1);
+    const whole = lines.filter((l) => {
+      try {
+        return JSON.parse(l).msg === 'a line';
+      } catch {
+        return false;
+      }
+    });
+    const broken = lines.filter((l) => !whole.includes(l));
+    expect(broken, 'the cut line only').to.have.length(1);
+    expect(broken[0].match(/\{"level"/g), 'no line written onto it').to.have.length(1);
+    expect(whole.length + dropped.write_error + dropped.queue_full, `${whole.length} whole, dropped ${JSON.stringify(dropped)}`).to.equal(logged);
+    expect(await run.stop()).to.equal(0);
+  });
+
   it('a reader gone (EPIPE): the log ends, said once, every line from then on counted (reader_gone), the process going on', async () => {
     const run = logOnRequest(MAX, 'pipe');
     running.push(run);
@@ -201,7 +235,10 @@ describe('stdoutLogDestination: a bounded queue, lines lost counted, the log goi
   });
 });
 
-/** Waits until `check` holds, looking every 50 ms; mocha's timeout ends a wait that never does. */
-async function poll(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 50));
+/** Waits until `check` holds, looking every 50 ms (after `between`); mocha's timeout ends a wait that never does. */
+async function poll(check: () => boolean, between?: () => Promise<unknown>): Promise<void> {
+  while (!check()) {
+    await between?.();
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
