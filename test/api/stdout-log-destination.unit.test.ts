@@ -8,6 +8,7 @@ import { hasKnownQueue, stdoutLogDestination } from '../../src/api/stdout-log-de
 
 const FIXTURE = join(__dirname, 'fixtures', 'log-then-exit.ts');
 const ON_REQUEST = join(__dirname, 'fixtures', 'log-on-request.ts');
+const IDLE = join(__dirname, 'fixtures', 'log-then-idle.ts');
 
 /**
  * The fixture run with its stdout `closed` (reader gone before the first line), `stalled` (a
@@ -57,6 +58,27 @@ describe('stdoutLogDestination', function () {
     const { code, stderr } = await run('stalled', ['4000', 'big']);
     expect(code, stderr).to.equal(3);
     expect(stderr).to.match(/log lines to stdout are lost from now on: writing them failed \(EAGAIN\)/);
+  });
+
+  // The retry after a failed write is a timer: one that held the event loop would keep a process
+  // whose writes keep failing alive for ever (each retry failing, another timer).
+  it('writes that keep failing (a file at its size limit): a process whose work is done still exits on its own', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'log-bound-'));
+    try {
+      const fd = openSync(join(dir, 'out.log'), 'a');
+      // 64 blocks of 512 bytes (dash) or 1 KiB (bash): 200 lines of 1 KiB go past it.
+      const child = spawn('/bin/sh', ['-c', 'ulimit -S -f 64; exec "$0" "$@"', process.execPath, '--import', 'tsx', IDLE, '200'], { stdio: ['ignore', fd, 'pipe'] });
+      closeSync(fd);
+      let stderr = '';
+      child.stderr!.on('data', (d) => (stderr += String(d)));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      const code = await new Promise((resolve) => child.on('close', (c, signal) => resolve(c ?? signal)));
+      clearTimeout(timer);
+      expect(stderr).to.match(/being dropped: writing them failed \(EFBIG\)/);
+      expect(code, stderr).to.equal(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('an exit with lines still queued and the reader there: every line written', async () => {
