@@ -49,7 +49,8 @@ export type StdoutLogDestinationParameters = {
  *   the lines wait in memory up to `maxQueuedBytes`; lines past it are dropped (`queue_full`,
  *   sonic-boom's maxLength) until the queue is written out.
  * - A write that fails (ENOSPC or EFBIG on a file, EIO…): the lines of that write are dropped
- *   (`write_error`), the rest written 100 ms later; the log flows again once writes succeed.
+ *   (`write_error`), the rest written with the next line logged or 100 ms later; the log flows
+ *   again once writes succeed.
  * - A reader gone (EPIPE: `openmcp start | tee log` whose tee dies): it does not come back on
  *   this pipe, so logging ends (`reader_gone`, every line from then on), the process going on.
  *
