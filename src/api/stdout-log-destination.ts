@@ -43,8 +43,9 @@ export type StdoutLogDestinationParameters = {
 /**
  * The JSON log's destination on stdout: pino's own (asynchronous, flushed as the process exits),
  * made safe for a stdout that does not take the lines. Lines are lost, never the process; each
- * lost line is counted (`onLinesLost`), and a spell of losing is said once on `note` (stderr) as
- * it starts and once as it ends, with how many were lost (docs/operations.md, "Observability": Logs):
+ * lost line is counted (`onLinesLost`), and a spell of losing is said on `note` (stderr) as it
+ * starts (and as another cause first costs lines in it) and once as it ends, with how many were
+ * lost (docs/operations.md, "Observability": Logs):
  * - A reader that stays but does not read (a stuck `| tee`, a log shipper whose pipe is full):
  *   the lines wait in memory up to `maxQueuedBytes`; lines past it are dropped (`queue_full`,
  *   sonic-boom's maxLength) until the queue is written out.
@@ -81,9 +82,12 @@ export function stdoutLogDestination(p: StdoutLogDestinationParameters = {}): De
   let ended = false;
   /** Lines lost since the spell of losing began; undefined while the log flows. */
   let losing: number | undefined;
+  /** The causes said in this spell: each said once as it first costs lines (a full disk in a spell a slow reader began). */
+  const said = new Set<string>();
   const lose = (reason: 'queue_full' | 'write_error', lines: number, why: string) => {
     count(reason, lines);
-    if (losing === undefined) say(`openmcp: log lines to stdout are being dropped: ${why}; counted in openmcp_log_lines_dropped_total, the process goes on (docs/operations.md, "Observability": Logs)`);
+    if (!said.has(why)) say(`openmcp: log lines to stdout are being dropped: ${why}; counted in openmcp_log_lines_dropped_total, the process goes on (docs/operations.md, "Observability": Logs)`);
+    said.add(why);
     losing = (losing ?? 0) + lines;
   };
   const end = (err: NodeJS.ErrnoException, linesLeft: number) => {
@@ -103,6 +107,7 @@ export function stdoutLogDestination(p: StdoutLogDestinationParameters = {}): De
     if (losing === undefined || ended) return;
     say(`openmcp: log lines to stdout flow again: ${losing} lines were dropped`);
     losing = undefined;
+    said.clear();
   });
   // pino's own listener drops lines after EPIPE and throws any other write error out of the
   // process: this one takes its place.
