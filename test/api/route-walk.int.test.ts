@@ -128,7 +128,7 @@ describe('every route, walked as each role of one tenant against another tenant'
         const res = await h.call({ method: r.method as 'GET', url: fill(r.path), auth: keys[role], payload: r.method === 'GET' || r.method === 'DELETE' ? undefined : {} });
         // The role check's refusal names the permission it wanted; any other answer let the role through.
         expect(res.statusCode, `${role} ${r.method} ${r.path}: a valid credential refused`).to.not.equal(401);
-        const lacks = res.statusCode === 403 ? /^role \w+ lacks (\S+)$/.exec(String(res.json().detail))?.[1] : undefined;
+        const lacks = res.statusCode === 403 ? /^role \w+ lacks (\S+) \(roles with it: [\w, ]+\)$/.exec(String(res.json().detail))?.[1] : undefined;
         expect(lacks, `${role} ${r.method} ${r.path} → ${res.statusCode} ${res.body}`).to.equal(ROLE_PERMISSIONS[role].has(permission) ? undefined : permission);
         if (ROLE_PERMISSIONS[role].has(permission)) expect(res.statusCode, `${role} ${r.method} ${r.path} changed something: ${res.body}`).to.not.be.oneOf([200, 201, 202, 204].filter((s) => r.method !== 'GET' && s !== 200));
       }
