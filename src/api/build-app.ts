@@ -7,7 +7,7 @@ import { createAuthFailureLimiter } from '../auth/auth-failure-limit';
 import { createRateLimiter } from '../auth/rate-limit';
 import { rateLimitHeaders } from '../auth/rate-limit-headers';
 import { RateLimitedError } from '../auth/errors';
-import { can, type Permission } from '../auth/roles';
+import { can, lacksPermission, type Permission } from '../auth/roles';
 import { createMetrics } from '../metrics/metrics';
 import type { AppDeps } from './deps';
 import { answerClientError } from './client-error';
@@ -165,7 +165,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         return rateLimit(principal).then(
           (state) => {
             reply.headers(rateLimitHeaders(state));
-            if (!can(principal.role, permission)) throw new ForbiddenError(`role ${principal.role} lacks ${permission}`, { permission });
+            if (!can(principal.role, permission)) throw new ForbiddenError(lacksPermission(principal.role, permission), { permission });
             request.principal = principal;
           },
           (err: unknown) => {

@@ -155,6 +155,8 @@ describe('REST /v1/tasks', () => {
         const res = await submit(k[role]);
         expect(res.statusCode, role).to.equal(403);
         expect(res.json().code).to.equal('FORBIDDEN');
+        // Says which roles may, so the client knows what key to ask for.
+        expect(res.json().detail).to.equal(`role ${role} lacks tasks:write (roles with it: admin, operator, agent)`);
       }
     });
   });
@@ -337,6 +339,8 @@ describe('REST /v1/tasks', () => {
         expect(res.statusCode).to.equal(409);
         expect(res.json()).to.include({ code: 'INVALID_TRANSITION' });
         expect(res.json().detail ?? res.json().message ?? '').to.contain(end);
+        // Says why, in the client's words (was: "task in state completed cannot CancelTask").
+        expect(res.json().detail).to.equal(`the task is ${end} already: only a submitted or running task can be cancelled`);
         expect(await h.store.headPosition()).to.equal(before);
       });
     }
