@@ -8,6 +8,7 @@ import { McpGateway } from '../../src/mcp/gateway';
 import { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
 import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
 import { parsePolicy } from '../../src/agent/policy';
+import type { ToolCaller, ToolInfo } from '../../src/agent/runtime/tool-caller';
 import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
 import { startOpenAiFake, toolMessages, type ChatRequest, type FakeReply, type OpenAiFake } from '../support/openai-fake/openai-fake';
 import { openStore, MemoryCache, ended, ofType, submitTask, waitForTask, user } from './support/agent-fixture';
@@ -51,7 +52,8 @@ describe('agent runtime: tools offered when the search finds none (real McpGatew
     await gateway.start();
     await gateway.registerServer({ tenant: 'small', actor: user, name: 'examples', transport: 'http', url: small.url });
     await gateway.registerServer({ tenant: 'large', actor: user, name: 'big', transport: 'http', url: large.url });
-    await until('the example tools listed', () => gateway.listTools('small').length === 4 && gateway.listTools('large').length === 10);
+    await gateway.registerServer({ tenant: 'ruled', actor: user, name: 'examples', transport: 'http', url: small.url });
+    await until('the example tools listed', () => gateway.listTools('small').length === 4 && gateway.listTools('large').length === 10 && gateway.listTools('ruled').length === 4);
     runtime = new AgentRuntime(
       {
         store,
@@ -59,7 +61,7 @@ describe('agent runtime: tools offered when the search finds none (real McpGatew
         tools: gateway,
         llm: new OpenAiLlmClient({ baseURL: fake.baseURL, model: 'm', maxRetries: 0 }),
         cache: new MemoryCache(),
-        policy: parsePolicy({ policies: [{ tenant: 'small', tools: { allow: ['examples__*'] } }, { tenant: 'large', tools: { allow: ['big__*'] } }] }),
+        policy: parsePolicy({ policies: [{ tenant: 'small', tools: { allow: ['examples__*'] } }, { tenant: 'large', tools: { allow: ['big__*'] } }, { tenant: 'ruled', tools: { allow: ['examples__*'], deny: ['examples__now'] } }] }),
         privateKey: KEY,
         logger: { warn: () => {}, info: (obj, msg) => void infos.push({ obj: obj as Record<string, unknown>, msg }) },
       },
@@ -83,7 +85,8 @@ describe('agent runtime: tools offered when the search finds none (real McpGatew
     const id = await submitTask(store, 'small', { instruction: GREET });
     const events = await waitForTask(store, id, ended);
     expect(ofType(events, 'TaskFailed').map((e) => JSON.stringify(e.data))).to.deep.equal([]);
-    const all = ['examples__echo', 'examples__add', 'examples__reverse', 'examples__now'];
+    // By name (the search found none): not in the order the catalog lists them (echo, add, reverse, now).
+    const all = ['examples__add', 'examples__echo', 'examples__now', 'examples__reverse'];
     expect(fake.requests[0].tools?.map((t) => t.function.name)).to.deep.equal(all);
     // Recorded as offered tools are: each turn's InferenceCompleted names them.
     expect(ofType(events, 'InferenceCompleted').map((e) => (e.data as { tools: string[] }).tools)).to.deep.equal([all, all]);
@@ -95,7 +98,7 @@ describe('agent runtime: tools offered when the search finds none (real McpGatew
     fake.requests.length = 0;
     const id = await submitTask(store, 'small', { instruction: 'reverse this: olleh' });
     await waitForTask(store, id, ended);
-    expect(fake.requests[0].tools?.map((t) => t.function.name)).to.deep.equal(['examples__reverse', 'examples__echo', 'examples__add', 'examples__now']);
+    expect(fake.requests[0].tools?.map((t) => t.function.name)).to.deep.equal(['examples__reverse', 'examples__add', 'examples__echo', 'examples__now']);
   });
 
   it('a larger catalog the search finds nothing in: no tool offered, as before, and the log says why', async function () {
@@ -127,5 +130,65 @@ describe('agent runtime: tools offered when the search finds none (real McpGatew
     await waitForTask(store, id, ended);
     expect(fake.requests[0].tools?.map((t) => t.function.name)).to.deep.equal(['big__reverse']);
     expect(infos.filter((i) => i.obj.taskId === id && i.msg?.includes('no tool'))).to.deep.equal([]);
+  });
+
+  it('a small catalog offered whole still leaves out what the policy forbids', async function () {
+    fake.requests.length = 0;
+    const id = await submitTask(store, 'ruled', { instruction: GREET });
+    const events = await waitForTask(store, id, ended);
+    const offered = ['examples__add', 'examples__echo', 'examples__reverse'];
+    expect(fake.requests[0].tools?.map((t) => t.function.name)).to.deep.equal(offered);
+    expect((ofType(events, 'InferenceCompleted')[0].data as { tools: string[] }).tools).to.deep.equal(offered);
+  });
+});
+
+/**
+ * The catalog's order is the order this process applied its servers' registrations: its own at
+ * once, another replica's as it follows the log, so two replicas (or one after a restart) may list
+ * the same tools in another order. The tools a task is offered do not depend on it.
+ */
+describe('agent runtime: a small catalog offered whole in one order, whatever the catalog order', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let store: EventStore;
+  let fake: OpenAiFake;
+
+  before(async function () {
+    dir = mkdtempSync(join(tmpdir(), 'omc-offer-order-'));
+    store = await openStore(dir);
+    fake = await startOpenAiFake(() => ({ content: 'ok' }));
+  });
+  after(async function () {
+    await fake?.close();
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The tools offered to a task run by a runtime whose catalog lists `names` in that order (the search finds none). */
+  async function offeredWith(names: string[]): Promise<string[]> {
+    const listed: ToolInfo[] = names.map((name) => ({ name, description: `tool ${name}`, inputSchema: { type: 'object' } }));
+    const tools: ToolCaller = {
+      callTool: async () => ({ content: [] }),
+      searchTools: async () => [],
+      listTools: () => listed,
+    };
+    const runtime = new AgentRuntime(
+      { store, catalog, tools, llm: new OpenAiLlmClient({ baseURL: fake.baseURL, model: 'm', maxRetries: 0 }), cache: new MemoryCache(), policy: parsePolicy({ policies: [] }), privateKey: KEY },
+      { model: 'm', stepTimeoutMs: 10_000 },
+    );
+    await runtime.start();
+    try {
+      const id = await submitTask(store, 'acme', { instruction: GREET });
+      const events = await waitForTask(store, id, ended);
+      return (ofType(events, 'InferenceCompleted')[0].data as { tools: string[] }).tools;
+    } finally {
+      await runtime.stop();
+    }
+  }
+
+  it('two replicas listing the same tools in other orders offer them alike (by name)', async function () {
+    const names = ['b__two', 'a__one', 'c__three'];
+    expect(await offeredWith(names)).to.deep.equal(['a__one', 'b__two', 'c__three']);
+    expect(await offeredWith([...names].reverse())).to.deep.equal(['a__one', 'b__two', 'c__three']);
   });
 });

@@ -687,8 +687,8 @@ export class TaskRun {
   }
 
   /**
-   * Gateway tools picked by search on the instruction (the whole catalog, search hits first, when it
-   * has no more than toolsPerTask tools), plus the chain tools, minus what policy forbids.
+   * Gateway tools picked by search on the instruction (the whole catalog, search hits first and the
+   * rest by name, when it has no more than toolsPerTask tools), plus the chain tools, minus what policy forbids.
    */
   private async offeredTools(instruction: string): Promise<ToolInfo[]> {
     const t = this.deps.tools;
@@ -706,7 +706,11 @@ export class TaskRun {
       const all = t.listTools?.(this.view.tenant) ?? [];
       if (all.length <= k) {
         const found = new Set(picked.map((x) => x.name));
-        picked = [...picked, ...all.filter((x) => !found.has(x.name))];
+        // The rest by name, not in catalog order: that is the order this process applied the servers'
+        // registrations (its own at once, another replica's as it follows the log), which another
+        // replica, or this one restarted, may not share. The same tools, in the same order, on any worker.
+        const rest = all.filter((x) => !found.has(x.name)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        picked = [...picked, ...rest];
       } else if (!picked.length) {
         // Why the turns' InferenceCompleted name no gateway tool. Not the instruction: the client's words.
         this.deps.logger?.info?.({ taskId: this.taskId, catalogTools: all.length, toolsPerTask: k }, 'tool search found no tool for the instruction in a catalog larger than toolsPerTask: no gateway tool offered to the model');
