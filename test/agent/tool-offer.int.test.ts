@@ -11,7 +11,7 @@ import { parsePolicy } from '../../src/agent/policy';
 import type { ToolCaller, ToolInfo } from '../../src/agent/runtime/tool-caller';
 import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
 import { startOpenAiFake, toolMessages, type ChatRequest, type FakeReply, type OpenAiFake } from '../support/openai-fake/openai-fake';
-import { openStore, MemoryCache, ended, ofType, submitTask, waitForTask, user } from './support/agent-fixture';
+import { openStore, MemoryCache, MemoryCheckpointStore, ended, ofType, submitTask, waitForTask, user } from './support/agent-fixture';
 import { until } from '../mcp/support/until';
 
 const KEY = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318' as const;
@@ -190,5 +190,48 @@ describe('agent runtime: a small catalog offered whole in one order, whatever th
     const names = ['b__two', 'a__one', 'c__three'];
     expect(await offeredWith(names)).to.deep.equal(['a__one', 'b__two', 'c__three']);
     expect(await offeredWith([...names].reverse())).to.deep.equal(['a__one', 'b__two', 'c__three']);
+  });
+
+  it('a resumed run offers what the task was offered (InferenceCompleted.tools), though the catalog has grown past toolsPerTask since', async function () {
+    const info = (name: string): ToolInfo => ({ name, description: `tool ${name}`, inputSchema: { type: 'object' }, annotations: { readOnlyHint: true, idempotentHint: true } });
+    let listed = ['d__four', 'a__one', 'c__three', 'b__two'].map(info);
+    const tools: ToolCaller = {
+      callTool: async () => ({ content: [{ type: 'text', text: 'one' }] }),
+      searchTools: async () => [],
+      listTools: () => listed,
+    };
+    let hung = false;
+    fake.setScript((req) => {
+      if (!toolMessages(req).length) return { toolCalls: [{ id: 'c1', name: 'a__one', arguments: {} }] };
+      if (!hung) return (hung = true), { hang: true };
+      return { content: 'done' };
+    });
+    const worker = (name: string) =>
+      new AgentRuntime(
+        { store, catalog, tools, llm: new OpenAiLlmClient({ baseURL: fake.baseURL, model: 'm', maxRetries: 0 }), cache: new MemoryCache(), policy: parsePolicy({ policies: [] }), privateKey: KEY },
+        { worker: name, model: 'm', stepTimeoutMs: 20_000, leaseMs: 1_000 },
+        new MemoryCheckpointStore(),
+      );
+    const a = worker('worker-a');
+    const b = worker('worker-b');
+    try {
+      await a.start();
+      fake.requests.length = 0;
+      const id = await submitTask(store, 'acme', { instruction: GREET });
+      await until('the second model call hangs', () => hung);
+      await a.kill();
+      // Servers registered meanwhile: 10 tools, none the search finds.
+      listed = [...listed, ...['e', 'f', 'g', 'h', 'i', 'j'].map((n) => info(`${n}__more`))];
+      await b.start();
+      const events = await waitForTask(store, id, ended);
+      expect(ofType(events, 'TaskFailed').map((e) => JSON.stringify(e.data))).to.deep.equal([]);
+      const first = ['a__one', 'b__two', 'c__three', 'd__four'];
+      expect(ofType(events, 'InferenceCompleted').map((e) => (e.data as { tools: string[] }).tools)).to.deep.equal([first, first]);
+      expect(fake.requests.at(-1)?.tools?.map((t) => t.function.name)).to.deep.equal(first);
+    } finally {
+      await a.kill();
+      await b.kill();
+      fake.setScript(() => ({ content: 'ok' }));
+    }
   });
 });

@@ -694,12 +694,21 @@ export class TaskRun {
     const t = this.deps.tools;
     const k = this.opts.toolsPerTask;
     let picked: ToolInfo[] = [];
-    // Picked once for the whole task (no list_changed reaches it): on a first start, once the servers
+    // Picked once for the whole task (no list_changed reaches it; a resumed run offers them again): on a first start, once the servers
     // new to the catalog have registered, as a step naming one of their tools waits (step), not only
     // past the listings' short hold (LISTING_HOLD_MS). Timed as a step is (a stop interrupts it).
     const held = t.newcomersRegistering?.();
     if (held) await this.timed(held);
-    if (t.searchTools) {
+    const offeredBefore = this.view.turns[0]?.tools;
+    if (offeredBefore) {
+      // Resumed after a turn was recorded: offered again what that turn was (InferenceCompleted.tools),
+      // as the catalog has them now (a tool gone since is not), not picked again: the catalog may
+      // have changed meanwhile (a search ranking otherwise, or grown past toolsPerTask), and the
+      // task's later turns would be offered other tools than its first.
+      // The chain tools are added below, as they always are.
+      const named = new Map((t.listTools?.(this.view.tenant) ?? []).map((x) => [x.name, x]));
+      picked = offeredBefore.flatMap((name) => named.get(name) ?? []);
+    } else if (t.searchTools) {
       picked = (await t.searchTools(this.view.tenant, instruction, k)).map((h) => h.tool);
       // A catalog the search could have offered whole costs the model no more than its k best: offered
       // whole, so an instruction sharing no word with a tool (lexical search) still gets the tools.
