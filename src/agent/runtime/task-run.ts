@@ -686,17 +686,45 @@ export class TaskRun {
     return stepResults.some((r) => this.payloadPolicyOf(String(r.tool)) === 'hash-only') || messages.some((m) => m.role === 'tool');
   }
 
-  /** Gateway tools picked by search on the instruction, plus the chain tools, minus what policy forbids. */
+  /**
+   * Gateway tools picked by search on the instruction (the whole catalog, search hits first and the
+   * rest by name, when it has no more than toolsPerTask tools), plus the chain tools, minus what policy forbids.
+   */
   private async offeredTools(instruction: string): Promise<ToolInfo[]> {
     const t = this.deps.tools;
+    const k = this.opts.toolsPerTask;
     let picked: ToolInfo[] = [];
-    // Picked once for the whole task (no list_changed reaches it): on a first start, once the servers
+    // Picked once for the whole task (no list_changed reaches it; a resumed run offers them again): on a first start, once the servers
     // new to the catalog have registered, as a step naming one of their tools waits (step), not only
     // past the listings' short hold (LISTING_HOLD_MS). Timed as a step is (a stop interrupts it).
     const held = t.newcomersRegistering?.();
     if (held) await this.timed(held);
-    if (t.searchTools) picked = (await t.searchTools(this.view.tenant, instruction, this.opts.toolsPerTask)).map((h) => h.tool);
-    else if (t.listTools) picked = t.listTools(this.view.tenant).slice(0, this.opts.toolsPerTask);
+    const offeredBefore = this.view.turns[0]?.tools;
+    if (offeredBefore) {
+      // Resumed after a turn was recorded: offered again what that turn was (InferenceCompleted.tools),
+      // as the catalog has them now (a tool gone since is not), not picked again: the catalog may
+      // have changed meanwhile (a search ranking otherwise, or grown past toolsPerTask), and the
+      // task's later turns would be offered other tools than its first.
+      // The chain tools are added below, as they always are.
+      const named = new Map((t.listTools?.(this.view.tenant) ?? []).map((x) => [x.name, x]));
+      picked = offeredBefore.flatMap((name) => named.get(name) ?? []);
+    } else if (t.searchTools) {
+      picked = (await t.searchTools(this.view.tenant, instruction, k)).map((h) => h.tool);
+      // A catalog the search could have offered whole costs the model no more than its k best: offered
+      // whole, so an instruction sharing no word with a tool (lexical search) still gets the tools.
+      const all = t.listTools?.(this.view.tenant) ?? [];
+      if (all.length <= k) {
+        const found = new Set(picked.map((x) => x.name));
+        // The rest by name, not in catalog order: that is the order this process applied the servers'
+        // registrations (its own at once, another replica's as it follows the log), which another
+        // replica, or this one restarted, may not share. The same tools, in the same order, on any worker.
+        const rest = all.filter((x) => !found.has(x.name)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        picked = [...picked, ...rest];
+      } else if (!picked.length) {
+        // Why the turns' InferenceCompleted name no gateway tool. Not the instruction: the client's words.
+        this.deps.logger?.info?.({ taskId: this.taskId, catalogTools: all.length, toolsPerTask: k }, 'tool search found no tool for the instruction in a catalog larger than toolsPerTask: no gateway tool offered to the model');
+      }
+    } else if (t.listTools) picked = t.listTools(this.view.tenant).slice(0, k);
     // An upstream tool named like the runtime's chain tools would impersonate them (or shadow them): never offered.
     picked = picked.filter((x) => !isChainToolName(canonicalName(x)) && !isChainToolName(x.name));
     if (this.deps.chains) picked = [...picked, ...chainTools(this.deps.chains)];

@@ -38,6 +38,8 @@ export type TurnRecord = {
   /** v8: `promptHash` is salted (the response cache knows its turn by the plain one: saltedPromptCacheKey). */
   promptSalted?: boolean;
   finishReason: string;
+  /** The tools the turn was offered, by the names the model saw (InferenceCompleted `tools`, every version). */
+  tools: string[];
   totalTokens: number;
   cached: boolean;
   eventId: string;
@@ -168,6 +170,7 @@ export function applyTaskEvent(v: TaskView, e: RecordedEvent): TaskView {
         promptHash: d.promptHash,
         ...(d.promptHashScheme !== undefined ? { promptSalted: true } : {}),
         finishReason: d.finishReason,
+        tools: d.tools,
         totalTokens: d.usage.totalTokens,
         cached: d.cached,
         eventId: e.id,
