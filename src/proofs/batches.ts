@@ -111,6 +111,18 @@ async function batchTree(deps: ProofQueryDependencies, b: SealedBatch): Promise<
 }
 
 /**
+ * Whether the events after the last sealed batch (the sealer's next batch) are all bookkeeping, which
+ * the sealer does not seal on time (createSealer): then a proof of one waits for another event. One
+ * page is read: a longer run of bookkeeping alone is sealed by size, and the wait is not for good.
+ */
+async function onlyBookkeepingUnsealed(deps: ProofQueryDependencies): Promise<boolean> {
+  const sealed = await deps.batchLog.sealedBatches();
+  const after = sealed.length ? sealed[sealed.length - 1].lastPosition : undefined;
+  const page = await deps.store.readAll({ after, limit: 1000 });
+  return page.every((e) => BOOKKEEPING_TYPES.has(e.type));
+}
+
+/**
  * The `openmcp-proof/1` file for one event. NotFoundError when the event does not exist;
  * ProofPendingError (409 PROOF_PENDING, with retryAfterSeconds) until its batch is anchored.
  */
@@ -124,7 +136,7 @@ export async function buildProof(deps: ProofQueryDependencies, eventId: string):
 export async function buildProofForEvent(deps: ProofQueryDependencies, event: RecordedEvent): Promise<ProofFile> {
   const retry = deps.retryAfterSeconds ?? 10;
   const b = await deps.batchLog.batchAtPosition(event.position);
-  if (!b) throw new ProofPendingError(event.id, 'unsealed', retry, BOOKKEEPING_TYPES.has(event.type));
+  if (!b) throw new ProofPendingError(event.id, 'unsealed', retry, BOOKKEEPING_TYPES.has(event.type) && (await onlyBookkeepingUnsealed(deps)));
   const a = (await anchors(deps))[b.batchId];
   if (!a) throw new ProofPendingError(event.id, 'unanchored', retry);
   const { tree, events } = await batchTree(deps, b);

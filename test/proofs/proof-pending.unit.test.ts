@@ -7,6 +7,9 @@ import { buildProof } from '../../src/proofs/batches';
 import { ProofPendingError } from '../../src/proofs/errors';
 import { createSealer } from '../../src/proofs/sealer';
 import { queries, SEALER_KEY, submitTasks } from './pipeline-fixture';
+import { runEventsProof } from '../../src/cli/events-proof';
+import { ConflictApiError } from '../../src/sdk/errors';
+import type { OpenMcpClient } from '../../src/sdk/client';
 
 async function pendingDetail(p: Promise<unknown>): Promise<string> {
   try {
@@ -50,4 +53,43 @@ describe('PROOF_PENDING says what the proof waits for', () => {
       `event ${bookkeeping}: its batch is not sealed yet, and a batch of only BatchSealed and BatchAnchored events is sealed once another event joins it (or it reaches BATCH_MAX_EVENTS)`,
     );
   });
+
+  // Judged by the event's type alone: a BatchSealed followed by a task in the same unsealed batch
+  // was said to wait for another event, though that batch is sealed on time (BATCH_MAX_SECONDS).
+  it('an unsealed BatchSealed whose batch holds another event already: only "not sealed yet", as Retry-After says', async () => {
+    const sealer = createSealer(store, { sealerKey: SEALER_KEY, maxEvents: 1000, maxWaitMs: 0 });
+    const sealed = await sealer.flush();
+    await submitTasks(store, 1);
+    const q = queries(store, async () => undefined);
+    expect(await pendingDetail(buildProof(q, sealed!.eventId))).to.equal(`event ${sealed!.eventId}: its batch is not sealed yet`);
+  });
 });
+
+/**
+ * `openmcp events proof` printed "(the event's batch is not anchored yet: try again in 10 s)" under
+ * every PROOF_PENDING: for a batch not sealed yet, and for one that waits for another event, which no
+ * number of seconds brings.
+ */
+describe('openmcp events proof: the hint under PROOF_PENDING says what the proof waits for', () => {
+  const refusal = (detail: string) =>
+    new ConflictApiError({ type: 'about:blank', title: 'Conflict', status: 409, code: 'PROOF_PENDING', detail, retryAfterSeconds: 10 });
+  const hintFor = async (err: Error) => {
+    const lines: string[] = [];
+    const client = { events: { proofFile: async () => Promise.reject(err) } } as unknown as OpenMcpClient;
+    expect(await runEventsProof(client, 'e1', {}, (l) => lines.push(l))).to.equal(1);
+    return lines[1];
+  };
+
+  it('not sealed yet / not anchored yet: says which, and the seconds', async () => {
+    expect(await hintFor(refusal('event e1: its batch is not sealed yet'))).to.equal("(the event's batch is not sealed yet: try again in 10 s)");
+    expect(await hintFor(refusal('event e1: its batch is not anchored yet'))).to.equal("(the event's batch is not anchored yet: try again in 10 s)");
+  });
+
+  it('a batch of bookkeeping only: it waits for another event, not for the seconds', async () => {
+    const err = new ProofPendingError('e1', 'unsealed', 10, true);
+    expect(await hintFor(refusal(err.message))).to.equal(
+      "(the event's batch is sealed only once another event is recorded (a task, a tool call, a key issued): ask again after one is, 10 s or more after it)",
+    );
+  });
+});
+
