@@ -21,12 +21,25 @@ export type StepRunDoc = {
   revision: number;
 };
 
-const TYPES = new Set(['TaskStepStarted', 'TaskStepCompleted', 'TaskStepFailed']);
+const TYPES = new Set(['TaskStepStarted', 'TaskStepCompleted', 'TaskStepFailed', 'PolicyEvaluated']);
 type D = Record<string, unknown>;
+
+/** The index of a step that never started and is not an explicit one: the view lists it after the others. */
+export const UNSTARTED_INDEX = -1;
+
+/** `step-<i>` is the i-th explicit step; a step the model asked for has an index only once it starts. */
+function explicitIndex(stepId: string): number | undefined {
+  const m = /^step-(\d+)$/.exec(stepId);
+  return m ? Number(m[1]) : undefined;
+}
 
 /**
  * Steps as run, one document per (task, stepId). Its events share the task's stream, so the
- * stream revision orders them and dedupes a redelivery.
+ * stream revision orders them and dedupes a redelivery. A step that ends before it starts has a
+ * document too: one the policy denied (its `PolicyEvaluated` deny is its first event, so the view
+ * shows the tool and the rule rather than a step `pending` in a failed task), and an explicit
+ * step refused without a call (`CHAIN_NOT_CONFIGURED`). A model's slip that named no tool
+ * (`MCP_TOOL_NOT_FOUND`, `TOOL_ARGUMENTS_INVALID` without a call) is not listed as a step.
  */
 export const taskStepsProjection: DocumentProjection<StepRunDoc> = {
   name: 'task-steps',
@@ -49,7 +62,27 @@ export const taskStepsProjection: DocumentProjection<StepRunDoc> = {
         revision: e.revision,
       };
     }
-    if (!current) return undefined;
+    if (e.type === 'PolicyEvaluated') {
+      // Later decisions of a step (a transaction's, one made again on resume) change nothing here: its end says how it went.
+      if (current || d.subject !== 'tool' || d.decision !== 'deny') return current;
+      const stepId = String(d.stepId);
+      return {
+        taskId: parseStream(e.stream).id,
+        stepId,
+        index: explicitIndex(stepId) ?? UNSTARTED_INDEX,
+        tool: String(d.tool),
+        status: 'failed',
+        error: { code: 'POLICY_DENIED', message: `policy rule ${String(d.rule)}: ${String(d.reason)}` },
+        completedAt: e.occurredAt,
+        revision: e.revision,
+      };
+    }
+    if (!current) {
+      const index = e.type === 'TaskStepFailed' ? explicitIndex(String(d.stepId)) : undefined;
+      if (index === undefined) return undefined;
+      // The tool is the submitted step's, which the view joins in.
+      return { taskId: parseStream(e.stream).id, stepId: String(d.stepId), index, tool: '', status: 'failed', error: d.error as StepRunDoc['error'], completedAt: e.occurredAt, revision: e.revision };
+    }
     if (e.type === 'TaskStepCompleted') {
       return {
         ...current,

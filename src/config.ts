@@ -221,7 +221,7 @@ export const ConfigSchema = z.object({
   AGENT_CONCURRENCY: positiveInt.max(1000).default(4),
   AGENT_TASK_LEASE_MS: positiveInt.min(1000).default(30_000),
   AGENT_TOOL_RESULT_MAX_CHARS: positiveInt.min(100).max(1_000_000).default(32_000),
-  /** Lease of the single leaders (relay, sealer, anchorer): a dead leader's standby takes over within it; renewed every third of it. */
+  /** Lease of the single leaders (relay, sealer, anchorer): a dead leader's standby takes over within it and a third (it tries every third of it, as the leader renews). */
   LEADER_LEASE_MS: positiveInt.min(1000).max(600_000).default(10_000),
   KNOWLEDGE_DIR: z.string().optional(),
   CHAINS_FILE: z.string().optional(),

@@ -35,3 +35,11 @@ export function can(role: Role, permission: Permission): boolean {
 export function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
 }
+
+/**
+ * Why a role is refused, naming the roles that have the permission (the key to ask for).
+ * @example lacksPermission('viewer', 'tasks:approve') // 'role viewer lacks tasks:approve (roles with it: admin, operator)'
+ */
+export function lacksPermission(role: Role, permission: Permission): string {
+  return `role ${role} lacks ${permission} (roles with it: ${ROLES.filter((r) => can(r, permission)).join(', ')})`;
+}

@@ -46,3 +46,14 @@ export function splitToolName(name: string): { server: string; tool: string } | 
   if (i <= 0 || i + TOOL_NAME_SEPARATOR.length >= name.length) return undefined;
   return { server: name.slice(0, i), tool: name.slice(i + TOOL_NAME_SEPARATOR.length) };
 }
+
+/**
+ * The tools a name no tool has misspells by its separator or case (`examples_echo`,
+ * `Examples__Echo` for `examples__echo`), as a hint to end an error with; undefined when none.
+ * @example didYouMean(['examples__echo'], 'examples_echo') // 'did you mean examples__echo? (tools are named <server>__<tool>, two underscores)'
+ */
+export function didYouMean(names: readonly string[], name: string): string | undefined {
+  const loose = (n: string) => n.toLowerCase().replace(/[-_]/g, '');
+  const meant = names.filter((n) => loose(n) === loose(name)).sort();
+  return meant.length ? `did you mean ${meant.slice(0, 5).join(' or ')}? (tools are named <server>__<tool>, two underscores)` : undefined;
+}

@@ -41,6 +41,7 @@ import { trackTenantCircuits } from './tenant-circuits-gauge';
 import { SHARED_TENANT, type CallContext, type CatalogTool, type RegisterServerParameters, type ServerInfo, type UpstreamSpec } from './types';
 import { loneSurrogateIn } from '../core/lone-surrogate';
 import { wellFormed } from '../core/well-formed';
+import { didYouMean } from '../core/tool-name';
 
 export type McpGatewayOptions = {
   store: EventStore;
@@ -978,9 +979,8 @@ export class McpGateway {
    */
   private toolNameHint(tenant: string, name: string): string {
     const tools = this.catalog.listTools(tenant);
-    const loose = (n: string) => n.toLowerCase().replace(/[-_]/g, '');
-    const meant = tools.filter((t) => loose(t.name) === loose(name)).map((t) => t.name).sort();
-    if (meant.length) return `did you mean ${meant.slice(0, 5).join(' or ')}? (tools are named <server>__<tool>, two underscores)`;
+    const meant = didYouMean(tools.map((t) => t.name), name);
+    if (meant) return meant;
     const named = tools.filter((t) => t.upstreamName === name).map((t) => t.name).sort();
     if (!named.length) return 'tools/list and search_tools name the tools this key can call';
     return `tools are named <server>__<tool>, as ${named.slice(0, 5).join(', ')}${named.length > 5 ? `, … (${named.length})` : ''}`;

@@ -4,7 +4,7 @@ import { toolCallFromRow } from '../../projections/tool-calls.sql';
 import type { ToolCallDoc } from '../../projections/tool-calls.projection';
 import { chunks, parseJson } from '../../projections/sql-rows';
 import type { TaskDoc } from '../../projections/tasks.projection';
-import type { StepRunDoc } from '../../projections/task-steps.projection';
+import { UNSTARTED_INDEX, type StepRunDoc } from '../../projections/task-steps.projection';
 import { stepRunFromRow } from '../../projections/task-steps.sql';
 import type { TaskStepView, TaskView } from './port';
 import type { SealedPayload } from '../erasure/sealed-payload';
@@ -39,10 +39,10 @@ function stepView(index: number, step: StepRow | undefined, call: ToolCallDoc | 
   return view;
 }
 
-function runView(index: number, step: StepRow | undefined, run: StepRunDoc, call: ToolCallDoc | undefined): TaskStepView {
+function runView(index: number, step: StepRow | undefined, run: StepRunDoc, call: ToolCallDoc | undefined, cutShort: ToolCallDoc | undefined): TaskStepView {
   const view: TaskStepView = {
     index,
-    tool: run.tool,
+    tool: run.tool || (step?.tool ?? 'unknown'),
     arguments: step?.arguments ?? parseJson(run.argumentsJson),
     status: run.status,
     startedAt: run.startedAt,
@@ -54,7 +54,27 @@ function runView(index: number, step: StepRow | undefined, run: StepRunDoc, call
   if (run.resultJson !== undefined) view.result = parseJson(run.resultJson);
   if (run.error) view.error = run.error;
   else if (run.isError) view.error = { code: 'TOOL_ERROR', message: 'the tool returned an error result' };
+  // No end in the task's stream, yet the call ended: the task was cancelled or timed out mid-call
+  // (its run then records nothing more) and the gateway recorded how the call ended (cutShortCall).
+  if (cutShort) {
+    const ended = stepView(index, step, cutShort);
+    Object.assign(view, { toolCallId: cutShort.id, latencyMs: ended.latencyMs, status: ended.status, completedAt: ended.completedAt, result: ended.result, error: ended.error });
+  }
   return JSON.parse(JSON.stringify(view)) as TaskStepView;
+}
+
+/**
+ * The call of a step still `running` in a task that ended (cancelled, or failed by its timeout)
+ * when the gateway recorded its end: the task's last call, of the step's tool, made once the step
+ * started (the i-th call is not always the i-th step's: a chain step makes none, a resumed step
+ * may make two). Only once the task ended: in a running task a call's end is not yet the step's
+ * (a worker stopped mid-call leaves the step to be resumed, run again or failed STEP_OUTCOME_UNKNOWN).
+ */
+function cutShortCall(doc: TaskDoc, run: StepRunDoc, calls: ToolCallDoc[]): ToolCallDoc | undefined {
+  if ((doc.status !== 'cancelled' && doc.status !== 'failed') || run.status !== 'running' || run.startedAt === undefined) return undefined;
+  const last = calls[calls.length - 1];
+  if (!last || last.status === 'requested' || `${last.server}__${last.tool}` !== run.tool) return undefined;
+  return last.requestedAt !== undefined && last.requestedAt >= run.startedAt ? last : undefined;
 }
 
 /**
@@ -64,16 +84,19 @@ function runView(index: number, step: StepRow | undefined, run: StepRunDoc, call
  * under Kafka: a call's stream and its task's stream are ordered separately, so neither
  * projection may assume it has seen the other's events.
  */
-export function assembleTaskView(doc: TaskDoc, steps: StepRow[], calls: ToolCallDoc[], runs: StepRunDoc[] = []): TaskView {
+export function assembleTaskView(doc: TaskDoc, steps: StepRow[], calls: ToolCallDoc[], allRuns: StepRunDoc[] = []): TaskView {
+  const runs = allRuns.filter((r) => r.index !== UNSTARTED_INDEX);
   const byIndex = new Map(runs.map((r) => [r.index, r]));
-  const n = Math.max(steps.length, calls.length, ...runs.map((r) => r.index + 1));
+  let n = Math.max(steps.length, calls.length, ...runs.map((r) => r.index + 1));
+  // Steps the model asked for that ended before they started (a policy denial): after the others, in log order.
+  for (const r of allRuns.filter((x) => x.index === UNSTARTED_INDEX).sort((a, b) => a.revision - b.revision)) byIndex.set(n++, r);
   const view: TaskView = {
     id: doc.id,
     tenant: doc.tenant,
     status: doc.status,
     steps: Array.from({ length: n }, (_, i) => {
       const run = byIndex.get(i);
-      return run ? runView(i, steps[i], run, calls[i] && `${calls[i].server}__${calls[i].tool}` === run.tool ? calls[i] : undefined) : stepView(i, steps[i], runs.length ? undefined : calls[i]);
+      return run ? runView(i, steps[i], run, calls[i] && `${calls[i].server}__${calls[i].tool}` === run.tool ? calls[i] : undefined, cutShortCall(doc, run, calls)) : stepView(i, steps[i], runs.length ? undefined : calls[i]);
     }),
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal';
-import { can, PERMISSIONS } from '../auth/roles';
+import { can, lacksPermission, PERMISSIONS } from '../auth/roles';
 import type { RecordedEvent } from '../core/envelope';
 import type { EventStore } from '../eventstore/port';
 import type { ReadModels } from '../readmodels/port';
@@ -132,7 +132,7 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
       });
       for (const [name, value] of Object.entries(rateLimitHeaders(state))) reply.raw.setHeader(name, value);
     }
-    if (!can(p.role, permission)) throw new ForbiddenError(`role ${p.role} lacks ${permission}`, { permission });
+    if (!can(p.role, permission)) throw new ForbiddenError(lacksPermission(p.role, permission), { permission });
     return p;
   };
   const scope = (p: Principal) => (tenant: string) => p.crossTenant || tenant === p.tenant;

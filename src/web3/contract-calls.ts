@@ -42,6 +42,35 @@ function reason(err: unknown): string {
   return e.reason ?? e.shortMessage ?? e.message ?? String(err);
 }
 
+/**
+ * Refuses a contract address without code: a call to it "succeeds" with no effect (a transfer is
+ * mined as a plain call to an empty account) and a read answers `0x`. The embedded chain starts
+ * empty at each start, so CHAINS_FILE's address then names nothing until the contract is deployed again.
+ */
+async function assertDeployed(chain: ChainHandle, c: ContractHandle): Promise<void> {
+  let code: string;
+  try {
+    code = await chain.provider.getCode(c.address);
+  } catch (err) {
+    throw new Web3Error('CONTRACT_CALL_FAILED', `${c.name} (${c.address}): could not read its code on chain ${chain.chainId}: ${reason(err)}`, err);
+  }
+  if (code === '0x') {
+    throw new Web3Error(
+      'CONTRACT_CALL_FAILED',
+      `${c.name} (${c.address}) has no contract code on chain ${chain.chainId}: deploy it there (a local chain starts empty at each start), or correct its address in CHAINS_FILE`,
+    );
+  }
+}
+
+/**
+ * Refuses (CONTRACT_CALL_FAILED) a contract of CHAINS_FILE without code on its chain now: for a
+ * proposal prepared before a wait (an approval), whose check at preparation may be stale by then.
+ */
+export async function assertContractDeployed(reg: ChainRegistry, chainId: number, contract: string): Promise<void> {
+  const chain = reg.get(chainId);
+  await assertDeployed(chain, reg.contract(chain, contract));
+}
+
 /** eth_call of a view function; the result normalized (integers as strings, lowercase addresses). */
 export async function readContract(reg: ChainRegistry, input: ContractCallInput): Promise<{ chainId: number; to: string; method: string; result: unknown[] }> {
   const chain = reg.get(input.chainId);
@@ -55,6 +84,8 @@ export async function readContract(reg: ChainRegistry, input: ContractCallInput)
   } catch (err) {
     throw new Web3Error('CONTRACT_CALL_FAILED', `${c.name}.${f.name} reverted: ${reason(err)}`, err);
   }
+  // An empty answer decodes to nothing (ethers' BAD_DATA): say why when the address has no code.
+  if (out === '0x' && f.outputs.length) await assertDeployed(chain, c);
   const decoded = c.iface.decodeFunctionResult(f, out);
   return { chainId: chain.chainId, to: c.address, method: f.name, result: normalizeAbiValues(decoded, f.outputs) };
 }
@@ -76,6 +107,8 @@ export async function prepareProposal(reg: ChainRegistry, input: PrepareProposal
   let gas = input.gasLimit === undefined ? undefined : decimal(input.gasLimit, 'gasLimit');
   const draft = { chainId: chain.chainId, to: c.address, method: f.name, signature: f.format('sighash'), args, value: value.toString() };
   await input.beforeEstimate?.({ ...draft, gas: (gas ?? 0n).toString() });
+  // After the policy's first look: a denied call reaches the node in no form.
+  await assertDeployed(chain, c);
   if (gas === undefined) {
     const from = chain.signer ? await chain.signer.getAddress() : undefined;
     try {

@@ -84,6 +84,23 @@ describe('LLM adapter (openai SDK over HTTP against openai-fake)', function () {
     expect(err.message).to.contain('127.0.0.1');
   });
 
+  for (const [status, says] of [
+    [401, /401 .*: check OPENAI_API_KEY$/],
+    [403, /403 .*: check OPENAI_API_KEY$/],
+    [404, /404 .*: check OPENAI_MODEL \(m\) and OPENAI_BASE_URL \(an OpenAI-compatible base URL usually ends in \/v1\)$/],
+    [400, /400 .*; refused as a bad request, so not retried$/],
+  ] as const) {
+    it(`an endpoint's ${status} says which setting to check (LLM_UNAVAILABLE, not retried)`, async () => {
+      fake.setScript([{ status, errorMessage: `scripted ${status}` }, { content: 'a retry must not get here' }]);
+      const n = fake.requests.length;
+      const err = await new OpenAiLlmClient({ baseURL: fake.baseURL, apiKey: 'k', model: 'm', maxRetries: 2 }).complete(req('x')).catch((e) => e);
+      expect(err.code).to.equal('LLM_UNAVAILABLE');
+      expect(err.message).to.contain(`scripted ${status}`);
+      expect(err.message).to.match(says);
+      expect(fake.requests.length - n, 'not retried').to.equal(1);
+    });
+  }
+
   it('enforces token budgets per task and per tenant and day', async () => {
     const budget = new TokenBudget(new CacheSpendLedger(new MemoryCache()), { perTask: 100, perTenantDay: 150 });
     const day = new Date('2026-11-22T10:00:00Z');

@@ -133,6 +133,20 @@ describe('agent runtime: tool names the LLM host accepts (real McpGateway, opena
     const deletes = (await t.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested' && (e.data as { tool: string }).tool === 'files.delete');
     expect(deletes).to.deep.equal([]);
   });
+
+  it('an explicit step misspelling a tool that the allowlist then denies says which tool was meant', async function () {
+    // Without a POLICY_FILE the gateway answers MCP_TOOL_NOT_FOUND "did you mean …"; an allowlist
+    // decided first, and its "not in the allowlist" hid that the name was only misspelt.
+    const id = await submitTask(t.store, 'acme', { steps: [{ tool: 'beh_files.read', arguments: {} }] });
+    const events = await waitForTask(t.store, id, ended);
+    const error = (ofType(events, 'TaskFailed')[0]?.data as { error: { code: string; message: string } }).error;
+    expect(error.code).to.equal('POLICY_DENIED');
+    expect(error.message).to.equal(
+      'step 0 (beh_files.read): policy rule tools.allow: tool beh_files.read is not in the allowlist; no tool is named beh_files.read: did you mean beh__files.read? (tools are named <server>__<tool>, two underscores)',
+    );
+    // The decision itself is the engine's, unchanged.
+    expect(withoutPolicyHash(ofType(events, 'PolicyEvaluated')[0].data)).to.include({ rule: 'tools.allow', reason: 'tool beh_files.read is not in the allowlist' });
+  });
 });
 
 /**

@@ -54,6 +54,26 @@ describe('web3: wallets, nonce manager and contract calls on Hardhat', function 
     }
   });
 
+  it('a contract CHAINS_FILE names at an address without code (a local chain restarted empty): read and send refused, saying so', async () => {
+    // Before: the read failed with ethers' "could not decode result data (value=\"0x\")", and the
+    // transfer was estimated, signed and mined as a plain call to an empty account: "success", no token moved.
+    const EMPTY = '0x00000000000000000000000000000000000e3b70';
+    const reg = await fx.registry([{ name: 'Gone', address: EMPTY, abi: fx.tokenAbi }]);
+    try {
+      const said = /Gone \(0x00000000000000000000000000000000000e3b70\) has no contract code on chain \d+: .*deploy/;
+      const read = await readContract(reg, { chainId: fx.chain.chainId, contract: 'Gone', method: 'balanceOf', args: [TO] }).catch((e) => e);
+      expect(read.code).to.equal('CONTRACT_CALL_FAILED');
+      expect(read.message).to.match(said);
+      const sent = await prepareProposal(reg, { chainId: fx.chain.chainId, contract: 'Gone', method: 'transfer', args: [TO, '7'] }).catch((e) => e);
+      expect(sent.code).to.equal('CONTRACT_CALL_FAILED');
+      expect(sent.message).to.match(said);
+      const given = await prepareProposal(reg, { chainId: fx.chain.chainId, contract: 'Gone', method: 'transfer', args: [TO, '7'], gasLimit: 100000 }).catch((e) => e);
+      expect(given.message, 'a given gas limit skips the estimate, not the check').to.match(said);
+    } finally {
+      reg.close();
+    }
+  });
+
   it('gives concurrent transactions of one sender distinct, gap-free nonces', async () => {
     const reg = await fx.registry();
     const nonces = new NonceManager();

@@ -25,6 +25,19 @@ function retriable(err: unknown): boolean {
   return err.status === 408 || err.status === 409 || err.status === 429 || err.status >= 500;
 }
 
+/**
+ * What to do about a refusal that retrying would not change, for the end of the message: the
+ * setting a 401/403 or 404 points at, or why a 4xx was not retried. Empty for anything else.
+ * @example settingToCheck(new OpenAI.NotFoundError(404, …), 'qwen2.5:7b') // '; check OPENAI_MODEL (qwen2.5:7b) and OPENAI_BASE_URL (…)'
+ */
+function settingToCheck(err: unknown, model: string): string {
+  if (retriable(err) || !(err instanceof OpenAI.APIError) || err.status === undefined) return '';
+  if (err.status === 401 || err.status === 403) return ': check OPENAI_API_KEY';
+  if (err.status === 404) return `: check OPENAI_MODEL (${model}) and OPENAI_BASE_URL (an OpenAI-compatible base URL usually ends in /v1)`;
+  if (err.status >= 400 && err.status < 500) return '; refused as a bad request, so not retried';
+  return '';
+}
+
 /** The wait a 429/503 asks for (`retry-after-ms`, else `Retry-After` in seconds or as an HTTP date), in ms; undefined when it asks none. */
 function retryAfterMs(err: unknown): number | undefined {
   const h = err instanceof OpenAI.APIError ? err.headers : undefined;
@@ -134,7 +147,7 @@ export class OpenAiLlmClient implements LlmClient {
         // The SDK parses the body itself: a 200 that is not JSON surfaces as a SyntaxError.
         // The parser's message quotes the body: marked, so a record under LLM_REDACTION=hash-only can leave it out.
         if (err instanceof SyntaxError) throw this.invalid(`answered with a body that is not JSON (${err.message})`, err, err.message);
-        if (!retriable(err) || attempt > maxRetries) throw this.unavailable(err, attempt);
+        if (!retriable(err) || attempt > maxRetries) throw this.unavailable(err, attempt, settingToCheck(err, req.model));
         const asked = retryAfterMs(err);
         const wait = asked ?? backoffMs(attempt - 1);
         if (Date.now() + wait >= giveUpAt) {

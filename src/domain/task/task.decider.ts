@@ -75,7 +75,10 @@ export const taskDecider: Decider<TaskState, TaskCommand, EventDraft> = {
         // Cancelling a cancelled task is a no-op, so a client may retry a cancel whose answer it lost.
         // A task that ended otherwise (completed, failed) cannot be cancelled: that is a real conflict.
         if (state.status === 'cancelled') return [];
-        if (state.status === 'none' || TERMINAL.has(state.status)) reject(state, command);
+        if (TERMINAL.has(state.status)) {
+          throw new InvalidTransitionError('task', state.status, type, `the task is ${state.status} already: only a submitted or running task can be cancelled`);
+        }
+        if (state.status === 'none') reject(state, command);
         return [{ type: 'TaskCancelled', data: omitUndefined(data) }];
     }
   },
