@@ -9,7 +9,7 @@ export const WAITS_FOR_ANOTHER_EVENT = ', and a batch of only BatchSealed and Ba
 /**
  * The event's batch is not sealed or not anchored yet; retry later. `bookkeeping` (the unsealed
  * batch holds only BatchSealed, BatchAnchored… events so far) says why it waits longer than
- * Retry-After, which is then the soonest it can be sealed once another event joins it.
+ * Retry-After, which is then the longest it waits to be sealed once another event joins it.
  */
 export class ProofPendingError extends OpenMcpError {
   constructor(
