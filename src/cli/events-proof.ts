@@ -38,6 +38,6 @@ export async function runEventsProof(client: OpenMcpClient, eventId: string, o: 
   const failed = await saveAnswer(got.text, o.out, raw);
   if (failed) return reportCliError(new Error(failed), out);
   const { batch, anchor } = got.proof;
-  if (o.out !== undefined) out(printable(`proof of event ${eventId} (batch ${batch.id}, anchored on chain ${anchor.chainId} in block ${anchor.blockNumber}) written to ${o.out}; check it with: openmcp verify ${o.out} --rpc URL ${VERIFY_PINS}`));
+  if (o.out !== undefined) out(printable(`proof of event ${eventId} (batch ${batch.id}, anchored on chain ${anchor.chainId} in block ${anchor.blockNumber}) written to ${o.out}; check it with: openmcp verify ${o.out} --rpc URL --event ${eventId} ${VERIFY_PINS}`));
   return 0;
 }
