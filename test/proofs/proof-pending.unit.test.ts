@@ -10,7 +10,8 @@ import { queries, SEALER_KEY, submitTasks } from './pipeline-fixture';
 import { runEventsProof } from '../../src/cli/events-proof';
 import { ConflictApiError } from '../../src/sdk/errors';
 import type { OpenMcpClient } from '../../src/sdk/client';
-import { openKurrentEventStore, type KurrentEventStore } from '../../src/eventstore/kurrentdb';
+import { openKurrentEventStore } from '../../src/eventstore/kurrentdb';
+import type { EventStore } from '../../src/eventstore/port';
 import { startKurrentFake, type KurrentFake } from '../support/kurrentdb-fake';
 
 async function pendingDetail(p: Promise<unknown>): Promise<string> {
@@ -107,7 +108,7 @@ describe('PROOF_PENDING says what the proof waits for', () => {
 describe('PROOF_PENDING on KurrentDB (gRPC fake, real client): a BatchSealed waits for another event, system events aside', function () {
   this.timeout(30_000);
   let fake: KurrentFake;
-  let store: KurrentEventStore;
+  let store: EventStore;
 
   before(async () => {
     fake = await startKurrentFake();

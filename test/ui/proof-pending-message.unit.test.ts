@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import { ProofPendingError } from '../../src/proofs/errors';
 
 type Module = { proofPendingMessage(detail: string, seconds: string): string };
-const load = async () => (await import('../../ui/app/verify/proof-pending-message.js')) as Module;
+// The browser module, plain JS with no declarations (as browser-verifier.unit.test.ts loads them).
+const file = 'proof-pending-message';
+const load = async () => (await import(`../../ui/app/verify/${file}.js`)) as Module;
 
 /**
  * The browser verifier said "This event's batch is not anchored yet" under every PROOF_PENDING,
