@@ -55,6 +55,8 @@ const LLM_CACHE_TTL_MAX_MS = 7 * 86_400_000;
 const LLM_CACHE_TTL_EXPECTED = `milliseconds, a whole number from 0 (the response cache off) to ${LLM_CACHE_TTL_MAX_MS} (7 days)`;
 const MCP_CACHE_TTL_MAX_MS = 86_400_000;
 const MCP_CACHE_TTL_EXPECTED = `milliseconds, a whole number from 0 (the result cache off) to ${MCP_CACHE_TTL_MAX_MS} (1 day)`;
+const LOG_BUFFER_MAX_BYTES_EXPECTED = 'bytes, a whole number from 65536 (64 KiB) to 1073741824 (1 GiB)';
+
 const MCP_CONNECT_TIMEOUT_EXPECTED = 'milliseconds, a whole number from 1000 (1 s) to 300000 (5 min)';
 
 const BATCH_MAX_EVENTS_EXPECTED = 'a whole number of events from 3 (each batch adds its own BatchSealed and BatchAnchored to the log, which batches of 1 or 2 would seal forever) to 1000000';
@@ -87,6 +89,13 @@ export const ConfigSchema = z.object({
   PORT: port.default(8080),
   DATA_DIR: z.string().min(1).default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Bytes of JSON log lines held for a stdout that does not take them; past them lines are dropped, counted (stdoutLogDestination). 64 KiB to 1 GiB, default 16 MiB. */
+  LOG_BUFFER_MAX_BYTES: z.coerce
+    .number(LOG_BUFFER_MAX_BYTES_EXPECTED)
+    .int(LOG_BUFFER_MAX_BYTES_EXPECTED)
+    .min(65_536, LOG_BUFFER_MAX_BYTES_EXPECTED)
+    .max(1_073_741_824, LOG_BUFFER_MAX_BYTES_EXPECTED)
+    .default(16_777_216),
   // Stored as an unsalted SHA-256 (so it can be looked up by hash): a weak one could be searched
   // for offline in a leaked database, so only a random-looking one is accepted.
   OPENMCP_ADMIN_KEY: z

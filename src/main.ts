@@ -15,7 +15,7 @@ import { erasureReachError } from './app/erasure-reach-error';
 import { makeDataDir } from './app/make-data-dir';
 import { llmReadinessCheck } from './agent/llm/llm-readiness';
 import { SqlSpendLedger } from './agent/policy/spend-ledger';
-import { buildApp, createLogger, type ReadinessCheck } from './api';
+import { buildApp, createLogger, stdoutLogDestination, type ReadinessCheck } from './api';
 import { sharedReadinessCheck, softReadinessCheck } from './telemetry/readiness-check';
 import { chainReadiness } from './web3/chain-readiness';
 import { mcpGatewayService } from './api/mcp-gateway-service';
@@ -50,7 +50,7 @@ import { McpGateway, mcpGatewayPlugin, readServersFile } from './mcp';
 import { ownVariablesReadiness } from './app/own-variables-readiness';
 import { registerAtStart, type StartupRegistrations } from './app/register-at-start';
 import { registrationsReadiness } from './app/registrations-readiness';
-import { countedErrorCode, createMetrics, instrumentEventStore } from './metrics';
+import { countedErrorCode, createMetrics, instrumentEventStore, logLinesDroppedCounter } from './metrics';
 import { Projector } from './projector/projector';
 import { GapRepair, positionsText, rebuildCommands, REPLAY_ATTEMPTS } from './projector/gap-repair';
 import { startSubjectIndexRepair } from './projector/subject-index-sweep';
@@ -232,7 +232,13 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   // And an ANCHORER_KEYSTORE its password does not decrypt: decrypted here, the slowest check so the last,
   // and the key handed to the pipeline (not decrypted twice).
   const anchorerKey = roles.anchorer && config.CHAIN_RPC_URL ? await readAnchorerKey(config) : undefined;
-  const logger = createLogger(config.LOG_LEVEL, options.logStream);
+  // The registry before the logger: the log's lost lines are counted in it.
+  const registry = new Registry();
+  const logLinesDropped = logLinesDroppedCounter(registry);
+  const logger = createLogger(
+    config.LOG_LEVEL,
+    options.logStream ?? stdoutLogDestination({ maxQueuedBytes: config.LOG_BUFFER_MAX_BYTES, onLinesLost: (reason, lines) => logLinesDropped.inc({ reason }, lines) }),
+  );
   const tracing = initTracing(config, { logger });
   const closers: Closer[] = [{ name: 'tracing', close: () => tracing.shutdown() }];
   let draining = false;
@@ -258,7 +264,6 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   try {
     // Owner only: it holds admin.key and the other key files, and (embedded) the whole log.
     makeDataDir(config.dataDir);
-    const registry = new Registry();
     const metrics = createMetrics({ registry, processMetrics: true });
 
     const stores = await openStores(

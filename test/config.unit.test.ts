@@ -22,7 +22,7 @@ function message(env: Record<string, string>): string {
 describe('configuration', () => {
   it('is the embedded default when nothing is set', () => {
     const c = loadConfig({}, '/srv/app');
-    expect(c).to.include({ HOST: '127.0.0.1', PORT: 8080, dataDir: '/srv/app/data', databaseUrl: 'sqlite:/srv/app/data/openmcp.db', CHAIN_PORT: 8545 });
+    expect(c).to.include({ HOST: '127.0.0.1', PORT: 8080, dataDir: '/srv/app/data', databaseUrl: 'sqlite:/srv/app/data/openmcp.db', CHAIN_PORT: 8545, LOG_BUFFER_MAX_BYTES: 16 * 1024 * 1024 });
     expect(c.REDIS_URL).to.equal(undefined);
     expect(c.KAFKA_BROKERS).to.equal(undefined);
     expect(c.CHAIN_RPC_URL).to.equal(undefined);
@@ -187,6 +187,8 @@ describe('configuration', () => {
     [{ CHAIN_CONFIRMATIONS: '2' }, /^Invalid configuration: CHAIN_CONFIRMATIONS=2 needs CHAIN_RPC_URL: the embedded chain mines a block only for a transaction, so a batch's anchor would wait for ever for its second confirmation: set CHAIN_CONFIRMATIONS=1 \(or unset it\), or anchor on a node at CHAIN_RPC_URL$/],
     [{ ANCHORER_PRIVATE_KEY: 'secret-value' }, /ANCHORER_PRIVATE_KEY=\(hidden\)/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ LOG_BUFFER_MAX_BYTES: '16MiB' }, /LOG_BUFFER_MAX_BYTES="16MiB": expected bytes, a whole number from 65536 \(64 KiB\) to 1073741824 \(1 GiB\)$/],
+    [{ LOG_BUFFER_MAX_BYTES: '1024' }, /LOG_BUFFER_MAX_BYTES="1024": expected bytes, a whole number from 65536/],
     [{ MCP_PAYLOAD_POLICY: 'redact' }, /MCP_PAYLOAD_POLICY/],
     [{ MCP_TOOLS_PAGE_SIZE: '0' }, /MCP_TOOLS_PAGE_SIZE/],
     [{ MCP_CALL_TIMEOUT_MS: '0' }, /MCP_CALL_TIMEOUT_MS/],

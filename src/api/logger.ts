@@ -19,8 +19,8 @@ export const REDACT_PATHS = [
 
 /**
  * The product logger: structured JSON with credentials redacted. Pass it as AppDeps.logger.
- * Without `stream`, it writes to stdout, and a stdout whose reader has gone ends the log, not the
- * process (stdoutLogDestination).
+ * Without `stream`, it writes to stdout, a stdout that does not take the lines costing lines (at
+ * most 16 MiB of them held, the rest dropped), never the process (stdoutLogDestination).
  * @example buildApp({ ...deps, logger: createLogger('info') })
  */
 export function createLogger(level = 'info', stream?: DestinationStream): Logger {

@@ -61,6 +61,11 @@ describe('openmcp start: stdout a pipe whose reader has gone', function () {
     expect(code, `the gateway exited instead of serving on\n${said()}`).to.equal(undefined);
     // Requests go on being logged (into the closed pipe): it still answers after those lines.
     for (let i = 0; i < 5; i++) expect(await healthy(url), said()).to.equal(true);
+    // The lines lost counted in the process's own registry, each reason there from the start.
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const dropped = (reason: string) => Number(metrics.match(new RegExp(`^openmcp_log_lines_dropped_total\\{reason="${reason}"\\} (\\d+)$`, 'm'))?.[1]);
+    expect(dropped('reader_gone'), `${said()}\n${metrics}`).to.be.greaterThan(0);
+    expect([dropped('queue_full'), dropped('write_error')]).to.deep.equal([0, 0]);
 
     child.kill('SIGTERM');
     await until('the exit after SIGTERM', 60_000, () => code !== undefined, said);
