@@ -1,5 +1,6 @@
 import type { OpenMcpClient } from '../sdk/client';
 import { ConflictApiError, NotFoundApiError } from '../sdk/errors';
+import { WAITS_FOR_ANOTHER_EVENT } from '../proofs/errors';
 import { printable } from './printable';
 import { rawStdout, saveAnswer, VERIFY_PINS } from './save-answer';
 import { reportCliError, stdout, type Writer } from './tasks';
@@ -7,7 +8,12 @@ import { reportCliError, stdout, type Writer } from './tasks';
 /** What to do about the API's refusals of a proof, for the line under `error CODE: …`. */
 function hintFor(err: unknown, eventId: string): string | undefined {
   if (err instanceof ConflictApiError && err.code === 'PROOF_PENDING') {
-    return `(the event's batch is not anchored yet: try again in ${err.retryAfterSeconds ?? 'a few'} s)`;
+    const seconds = `${err.retryAfterSeconds ?? 'a few'} s`;
+    // No number of seconds seals a batch of bookkeeping alone (the detail says so): another event does.
+    if (err.message.includes(WAITS_FOR_ANOTHER_EVENT)) {
+      return `(the event's batch is sealed only once another event is recorded (a task, a tool call, a key issued): ask again after one is, ${seconds} or more after it)`;
+    }
+    return `(the event's batch is ${err.message.endsWith('not sealed yet') ? 'not sealed' : 'not anchored'} yet: try again in ${seconds})`;
   }
   if (err instanceof NotFoundApiError && err.code === 'NOT_FOUND') {
     return `(no event ${printable(eventId)} in the key's tenant: the ids are in \`openmcp events tail --json\`)`;
@@ -32,6 +38,6 @@ export async function runEventsProof(client: OpenMcpClient, eventId: string, o: 
   const failed = await saveAnswer(got.text, o.out, raw);
   if (failed) return reportCliError(new Error(failed), out);
   const { batch, anchor } = got.proof;
-  if (o.out !== undefined) out(printable(`proof of event ${eventId} (batch ${batch.id}, anchored on chain ${anchor.chainId} in block ${anchor.blockNumber}) written to ${o.out}; check it with: openmcp verify ${o.out} --rpc URL ${VERIFY_PINS}`));
+  if (o.out !== undefined) out(printable(`proof of event ${eventId} (batch ${batch.id}, anchored on chain ${anchor.chainId} in block ${anchor.blockNumber}) written to ${o.out}; check it with: openmcp verify ${o.out} --rpc URL --event ${eventId} ${VERIFY_PINS}`));
   return 0;
 }

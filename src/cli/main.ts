@@ -58,12 +58,13 @@ export function buildCli(): Command {
     .addOption(rpcOption())
     .addOption(new Option('--contract <address>', 'AuditAnchor address to trust; without it, the one named in the proof, with a warning').env('ANCHOR_CONTRACT'))
     .option('--signer <address>', "the sealer's address to trust (default: the one named in the proof)")
-    .action(async (file: string, o: { rpc?: string; contract?: string; signer?: string }) => {
+    .option('--event <id>', 'the id of the event the proof must be of (default: any; the first check names the one it proves)')
+    .action(async (file: string, o: { rpc?: string; contract?: string; signer?: string; event?: string }) => {
       const chain = verifyChain(o);
       if (!chain) return;
       runsOnWithoutStdout = true;
       const { runVerify } = load<typeof import('./verify')>('./verify');
-      process.exitCode = await runVerify({ file, ...chain, signer: o.signer });
+      process.exitCode = await runVerify({ file, ...chain, signer: o.signer, event: o.event });
     });
 
   program

@@ -4,6 +4,7 @@ import { pinnedAddressProblem, rpcUrlProblem } from './pinned-address';
 import { printChecks, type Writer } from './print-checks';
 import { printable } from './printable';
 import { readJsonFile } from './read-json-file';
+import { isUuid } from '../core/ids';
 
 export const DEFAULT_RPC_URL = 'http://127.0.0.1:8545';
 
@@ -15,19 +16,21 @@ export type RunVerifyOptions = {
   contract?: string;
   /** The sealer address to trust; defaults to the one in the file. */
   signer?: string;
+  /** The id of the event the proof must be of (`--event`); without it, a proof of any event can pass. */
+  event?: string;
   out?: Writer;
 };
 
 /**
- * `openmcp verify <proof.json> [--rpc URL] [--contract ADDR] [--signer ADDR]`: prints every check and returns
+ * `openmcp verify <proof.json> [--rpc URL] [--contract ADDR] [--signer ADDR] [--event ID]`: prints every check and returns
  * the exit code: 0 only if all pass, 1 naming the first failed check, 2 if the file is unreadable,
- * names a key twice in one object, or a pinned address or the RPC URL is malformed.
+ * names a key twice in one object, or a pinned address, the RPC URL or the `--event` id is malformed.
  */
 export async function runVerify(o: RunVerifyOptions): Promise<number> {
   // Every line may quote the file, the operator's text: its control characters are printed as escapes.
   const write = o.out ?? ((l: string) => console.log(l));
   const out = (l: string) => write(printable(l));
-  const pin = pinnedAddressProblem('--contract (or ANCHOR_CONTRACT)', o.contract) ?? pinnedAddressProblem('--signer', o.signer) ?? rpcUrlProblem(o.rpc);
+  const pin = pinnedAddressProblem('--contract (or ANCHOR_CONTRACT)', o.contract) ?? pinnedAddressProblem('--signer', o.signer) ?? rpcUrlProblem(o.rpc) ?? eventIdProblem(o.event);
   if (pin) {
     out(`FAILED: ${pin}`);
     return 2;
@@ -49,9 +52,15 @@ export async function runVerify(o: RunVerifyOptions): Promise<number> {
     out(`FAILED: ${o.file} is an error answer from the API, not a proof: ${problem}`);
     return 2;
   }
-  const results = await verifyProofFile(proof, { rpcUrl: o.rpc ?? DEFAULT_RPC_URL, contract: o.contract, signer: o.signer });
+  const results = await verifyProofFile(proof, { rpcUrl: o.rpc ?? DEFAULT_RPC_URL, contract: o.contract, signer: o.signer, event: o.event });
   // A file that brings its own contract and key proves only that it is consistent with itself.
   const warnings = results.flatMap((r) => (r.warning ? [r.warning] : []));
   if (!o.contract) warnings.push('the AuditAnchor address was taken from the proof file; a forger can deploy their own. Pass --contract (or set ANCHOR_CONTRACT) to the address the operator publishes.');
   return printChecks(results, out, o.file, warnings);
+}
+
+/** An `--event` no event can have (ids are UUIDs) would fail every proof as "another event": refused before any check, exit 2. */
+function eventIdProblem(id: string | undefined): string | undefined {
+  if (id === undefined || isUuid(id)) return undefined;
+  return `--event ${id} is not an event id (a UUID, as GET /v1/events/:id takes)`;
 }

@@ -617,15 +617,27 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
 
   // A browser's CORS preflight: sent without credentials, so it is not authenticated, and it
   // opens nothing. An OPTIONS that is not one (no Origin) is told the methods.
-  app.options(path, { onRequest: [guardOrigin] }, async (request, reply) => {
+  app.options(path, { onRequest: [guardOrigin], schema: mcpOperation('mcpOptions', 'CORS preflight (no key), or the methods /mcp takes', []) }, async (request, reply) => {
     const preflight = request.headers.origin !== undefined && request.headers['access-control-request-method'] !== undefined;
     return reply.code(204).headers(preflight ? preflightHeaders() : { allow: `${MCP_METHODS}, OPTIONS` }).send();
   });
-  app.post(path, { onRequest: [guardOrigin, authenticate] }, handle);
+  app.post(path, { onRequest: [guardOrigin, authenticate], schema: mcpOperation('mcpPost', 'MCP JSON-RPC request, notification or response (streamable HTTP)') }, handle);
   // No HEAD twin: the SDK answers a HEAD 405 itself (after the key), and the OPTIONS answer and
   // CORS name GET, POST and DELETE only; so HEAD is refused 405 as every other method is (docs/errors.md).
-  app.get(path, { onRequest: [guardOrigin, authenticate], config: { eventStream: true }, exposeHeadRoute: false }, handle);
+  app.get(path, { onRequest: [guardOrigin, authenticate], config: { eventStream: true }, exposeHeadRoute: false, schema: mcpOperation('mcpGet', "MCP session's server-to-client SSE stream (resumed with Last-Event-ID)") }, handle);
   // DELETE has no body, but clients that set `content-type: application/json` on every request
   // (in the SDK: requestInit.headers) send it there too, and fastify refuses an empty JSON body (400).
-  app.delete(path, { onRequest: [guardOrigin, forgetEmptyBodyType, authenticate] }, handle);
+  app.delete(path, { onRequest: [guardOrigin, forgetEmptyBodyType, authenticate], schema: mcpOperation('mcpDelete', 'End an MCP session (Mcp-Session-Id)') }, handle);
 }
+
+/**
+ * What /docs says of an /mcp operation: a stable operationId (client generators name methods after
+ * it; docs/interfaces.md promises one for every operation) and where the protocol is described,
+ * since its JSON-RPC bodies are MCP's, not declared here. Metadata only: nothing is validated.
+ */
+function mcpOperation(operationId: string, summary: string, security?: []): Record<string, unknown> {
+  const description =
+    'The gateway as an MCP server over streamable HTTP: JSON-RPC bodies as the MCP specification defines them, not described in this document. See docs/interfaces.md, "`/mcp`", and docs/architecture.md, "The MCP gateway as MCP clients see it".';
+  return { tags: ['mcp'], operationId, summary, description, ...(security ? { security } : {}) };
+}
+

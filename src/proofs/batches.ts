@@ -111,6 +111,27 @@ async function batchTree(deps: ProofQueryDependencies, b: SealedBatch): Promise<
 }
 
 /**
+ * Whether `event`'s batch, not sealed when looked for, holds only bookkeeping (the events after the
+ * last sealed batch), which the sealer does not seal on time (createSealer): then a proof of it waits
+ * for another event. Such a run is a few events (a seal's and an anchor's); the read stops at the
+ * first other event, and at 1000: a longer run of bookkeeping alone is sealed by size.
+ */
+async function onlyBookkeepingUnsealed(deps: ProofQueryDependencies, event: RecordedEvent): Promise<boolean> {
+  const sealed = await deps.batchLog.sealedBatches();
+  let after = sealed.length ? sealed[sealed.length - 1].lastPosition : undefined;
+  // Sealed since its batch was looked for: it waits for its anchor now, not for another event.
+  if (after !== undefined && after >= event.position) return false;
+  for (let read = 0; read < 1000; ) {
+    const page = await deps.store.readAll({ after, limit: 50 });
+    if (page.some((e) => !BOOKKEEPING_TYPES.has(e.type))) return false;
+    if (page.length < 50) return true;
+    read += page.length;
+    after = page[page.length - 1].position;
+  }
+  return true;
+}
+
+/**
  * The `openmcp-proof/1` file for one event. NotFoundError when the event does not exist;
  * ProofPendingError (409 PROOF_PENDING, with retryAfterSeconds) until its batch is anchored.
  */
@@ -124,7 +145,7 @@ export async function buildProof(deps: ProofQueryDependencies, eventId: string):
 export async function buildProofForEvent(deps: ProofQueryDependencies, event: RecordedEvent): Promise<ProofFile> {
   const retry = deps.retryAfterSeconds ?? 10;
   const b = await deps.batchLog.batchAtPosition(event.position);
-  if (!b) throw new ProofPendingError(event.id, 'unsealed', retry, BOOKKEEPING_TYPES.has(event.type));
+  if (!b) throw new ProofPendingError(event.id, 'unsealed', retry, BOOKKEEPING_TYPES.has(event.type) && (await onlyBookkeepingUnsealed(deps, event)));
   const a = (await anchors(deps))[b.batchId];
   if (!a) throw new ProofPendingError(event.id, 'unanchored', retry);
   const { tree, events } = await batchTree(deps, b);

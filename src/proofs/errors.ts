@@ -1,11 +1,15 @@
 import { OpenMcpError } from '../core/errors';
 
-// A batch of only these is not sealed on time (createSealer): the wait is for another event, not for the clock.
-const WAITS_FOR_ANOTHER_EVENT = ', and a batch of only BatchSealed and BatchAnchored events is sealed once another event joins it (or it reaches BATCH_MAX_EVENTS)';
+/**
+ * A batch of only these is not sealed on time (createSealer): the wait is for another event, not for
+ * the clock. Clients (the CLI's hint) recognize the case by this text in the problem's detail.
+ */
+export const WAITS_FOR_ANOTHER_EVENT = ', and a batch of only BatchSealed and BatchAnchored events is sealed once another event joins it (or it reaches BATCH_MAX_EVENTS)';
 
 /**
- * The event's batch is not sealed or not anchored yet; retry later. `bookkeeping` (the event is a
- * BatchSealed or BatchAnchored) says why an unsealed one may wait longer than Retry-After.
+ * The event's batch is not sealed or not anchored yet; retry later. `bookkeeping` (the unsealed
+ * batch holds only BatchSealed, BatchAnchored… events so far) says why it waits longer than
+ * Retry-After, which is then the longest it waits to be sealed once another event joins it.
  */
 export class ProofPendingError extends OpenMcpError {
   constructor(

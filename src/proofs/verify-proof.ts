@@ -18,6 +18,8 @@ export type VerifyProofOptions = {
   contract?: string;
   /** The sealer's address you trust; without it, the signature is only checked against the file's `batch.signer`. */
   signer?: string;
+  /** The id of the event the proof must be of (any letter case); without it, any event's proof can pass. */
+  event?: string;
 };
 
 /**
@@ -107,7 +109,10 @@ export async function verifyProofFile(proof: unknown, opts: VerifyProofOptions):
   // Which event is proven: a proof of another event passes every check too (browser twin: ui/app/verify/verify-proof.js).
   // id, type and stream have fixed shapes; the tenant is any text, quoted unless a plain name (letters, digits, . _ -), or it could read as more of the line.
   const tenant = /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(event.tenant) ? event.tenant : JSON.stringify(event.tenant);
-  add('proof format', true, `${PROOF_FORMAT}, event ${event.id} (${event.type}) of stream ${event.stream}, tenant ${tenant}`);
+  const proves = `${PROOF_FORMAT}, event ${event.id} (${event.type}) of stream ${event.stream}, tenant ${tenant}`;
+  // A proof of another event is well-formed and passes the rest: it fails here, where the event is named, and the rest still run.
+  const otherEvent = opts.event !== undefined && opts.event.toLowerCase() !== event.id.toLowerCase();
+  add('proof format', !otherEvent, otherEvent ? `${proves}: not event ${opts.event}, the one asked for` : proves);
 
   // A value with no canonical form (a float, an unsafe integer) cannot be what was hashed.
   let computedHash: string;

@@ -57,7 +57,7 @@ export function startRelayLeadership(p: StartRelayLeadershipParameters): RelayLe
       // The token is checked before every produce request, not only at the checkpoint: a deposed
       // leader that has not noticed yet stops publishing at its next request, not after a renewal.
       const fence = () => assertToken(p.leases, lease, token);
-      const relay = new Relay(p.store, fencedCheckpoints(p.checkpoints, p.leases, lease, token), { onError: p.onError, ...p.relay, topic, fence });
+      const relay = new Relay(p.store, fencedCheckpoints(p.checkpoints, p.leases, lease, token), { onError: p.onError, log: p.log, ...p.relay, topic, fence });
       try {
         await relay.start();
       } catch (err) {

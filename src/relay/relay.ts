@@ -75,6 +75,8 @@ export type RelayOptions = {
   registry?: Registry;
   /** A failed publish is retried with backoff (up to 5 s) on a fresh producer; this hears about it. */
   onError?: (err: unknown) => void;
+  /** Hears what an operator should see in the log at info level: a checkpoint found set back. */
+  log?: (line: string) => void;
   /** Extra kafkajs client settings (ssl, sasl, retry, logLevel…). */
   kafka?: Omit<KafkaConfig, 'brokers' | 'clientId'>;
   /**
@@ -201,6 +203,10 @@ export class Relay {
   private async run(signal: AbortSignal): Promise<void> {
     for (let failures = 0; !signal.aborted; failures++) {
       if (this.setBackTo !== undefined) {
+        // An operator's replay or Kafka-loss reset (docs/operations.md): say it was taken, once.
+        this.options.log?.(
+          `relay: checkpoint ${this.checkpointName} was set back from position ${this.published} to ${this.setBackTo}: publishing again from position ${this.setBackTo + 1} (consumers drop the repeats by event-id)`,
+        );
         this.published = this.setBackTo;
         this.setBackTo = undefined;
       }

@@ -27,11 +27,13 @@ describe('openmcp events proof / batches export --out: the verify command sugges
     batches: { exportFile: async () => ({ text: '{"events":[]}', export: { events: [] } }) },
   } as unknown as OpenMcpClient;
 
+  // The verify suggested asks for the event fetched (--event): a gateway that answered with another event's proof fails it.
   it('events proof', async () => {
     const lines: string[] = [];
     const file = join(dir, 'proof.json');
-    expect(await runEventsProof(client, '01900000-0000-7000-8000-000000000000', { out: file }, (l) => lines.push(l))).to.equal(0);
-    expect(lines.join('\n')).to.match(new RegExp(`check it with: openmcp verify ${file} --rpc URL ${pinsRe}$`));
+    const id = '01900000-0000-7000-8000-000000000000';
+    expect(await runEventsProof(client, id, { out: file }, (l) => lines.push(l))).to.equal(0);
+    expect(lines.join('\n')).to.match(new RegExp(`check it with: openmcp verify ${file} --rpc URL --event ${id} ${pinsRe}$`));
   });
 
   it('batches export', async () => {

@@ -98,7 +98,6 @@ describe('REST answers match the OpenAPI document the gateway serves (/docs)', f
   it('the document is OpenAPI 3 and every operation has a stable operationId', () => {
     expect(doc.openapi).to.match(/^3\.0\.\d+$/);
     for (const [path, ops] of Object.entries(doc.paths)) {
-      if (path === '/mcp') continue; // JSON-RPC over streamable HTTP, not REST
       for (const [method, op] of Object.entries(ops)) expect(op.operationId, `${method} ${path}`).to.be.a('string');
     }
   });

@@ -6,6 +6,7 @@ import { Wallet, type JsonRpcProvider } from 'ethers';
 import { createEvent, type RecordedEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import type { Hex } from '../../src/core/hex';
+import type { EventStore } from '../../src/eventstore/port';
 import { openSqlEventStore, type SqlEventStore } from '../../src/eventstore/sql';
 import { BatchLog, type SealedBatch } from '../../src/proofs/batch-log';
 import type { ProofQueryDependencies } from '../../src/proofs/batches';
@@ -69,7 +70,7 @@ export async function mineUntil<T>(provider: JsonRpcProvider, done: Promise<T>):
 }
 
 /** Submit `n` tasks (one TaskSubmitted each), as the API would. */
-export async function submitTasks(store: SqlEventStore, n: number): Promise<RecordedEvent[]> {
+export async function submitTasks(store: EventStore, n: number): Promise<RecordedEvent[]> {
   const out: RecordedEvent[] = [];
   for (let i = 0; i < n; i++) {
     const stream = `task-${newId()}`;
@@ -123,7 +124,7 @@ export async function deployAnother(chain: LocalChain): Promise<string> {
   }
 }
 
-export function queries(store: SqlEventStore, anchorStream: () => Promise<string | undefined>): ProofQueryDependencies {
+export function queries(store: EventStore, anchorStream: () => Promise<string | undefined>): ProofQueryDependencies {
   return {
     store,
     batchLog: new BatchLog(store),

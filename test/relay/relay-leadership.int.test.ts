@@ -21,7 +21,7 @@ describe('Relay leadership: one relay publishes, standbys take over', function (
     await broker?.stop();
   });
 
-  const candidate = (holder: string, topic: string) => {
+  const candidate = (holder: string, topic: string, more: Partial<Parameters<typeof startRelayLeadership>[0]> = {}) => {
     const c = startRelayLeadership({
       store: log.store,
       checkpoints: log.checkpoints,
@@ -29,6 +29,7 @@ describe('Relay leadership: one relay publishes, standbys take over', function (
       relay: { brokers: broker.brokers, topic },
       ttlMs: 1_000,
       holder,
+      ...more,
     });
     candidates.push(c);
     return c;
@@ -78,5 +79,19 @@ describe('Relay leadership: one relay publishes, standbys take over', function (
     const err = await fenced.save(lease, 15).then(() => undefined, (e: unknown) => e);
     expect(err).to.be.instanceOf(LeaseFencedError);
     expect(await log.checkpoints.load(lease)).to.equal(20);
+  });
+
+  // The relay's info line for a replay goes through the leadership's `log`, the one `openmcp start` gives its logger.
+  it("logs the leader's finding its checkpoint set back through the leadership's log", async () => {
+    const topic = 'lead-replay.events.v1';
+    const lines: string[] = [];
+    const stored = await appendEvents(log.store, 4, 5);
+    const c = candidate('relay-replay', topic, { relay: { brokers: broker.brokers, topic, checkpointPollMs: 50 }, log: (l) => lines.push(l) });
+    await eventually(() => c.relay()?.position === stored[stored.length - 1].position, 'the leader to publish everything');
+    await log.checkpoints.save(relayCheckpointName(topic), stored[9].position);
+    await eventually(() => lines.some((l) => l.includes('was set back')), 'the set-back line', 10_000);
+    expect(lines.filter((l) => l.includes('was set back'))).to.deep.equal([
+      `relay: checkpoint ${relayCheckpointName(topic)} was set back from position ${stored[stored.length - 1].position} to ${stored[9].position}: publishing again from position ${stored[9].position + 1} (consumers drop the repeats by event-id)`,
+    ]);
   });
 });

@@ -50,13 +50,19 @@ describe('Relay: a checkpoint set back while it runs (replay)', function () {
   it('republishes while idle too, within checkpointPollMs', async () => {
     const topic = 'replay-idle.events.v1';
     const stored = await appendEvents(log.store, 4, 5);
-    const r = await start(topic, { checkpointPollMs: 50 });
+    const lines: string[] = [];
+    const r = await start(topic, { checkpointPollMs: 50, log: (l) => lines.push(l) });
     await r.waitFor(stored[stored.length - 1].position);
     const middle = stored[9].position;
     await log.checkpoints.save(relayCheckpointName(topic), middle);
     await eventually(() => published(topic) >= stored.length + 10, 'the events after the set-back point republished', 10_000);
     await eventually(() => r.position === stored[stored.length - 1].position, 'the relay back at the head');
     expect(published(topic)).to.equal(stored.length + 10);
+    // An operator (docs/operations.md, the Kafka-loss runbook) saw no line saying the relay took the reset.
+    const head = stored[stored.length - 1].position;
+    expect(lines).to.deep.equal([
+      `relay: checkpoint ${relayCheckpointName(topic)} was set back from position ${head} to ${middle}: publishing again from position ${middle + 1} (consumers drop the repeats by event-id)`,
+    ]);
   });
 
   it('is set back while held up at an event it cannot publish, between two attempts', async () => {

@@ -4,6 +4,7 @@ import { formatCount } from '../format.js';
 import { html } from '../html.js';
 import { fetchProofFile } from '../verify/fetch-proof.js';
 import { proofFileProblem } from '../verify/json-duplicate-key.js';
+import { proofPendingMessage } from '../verify/proof-pending-message.js';
 import { PROOF_CHECKS, verifyProofInBrowser } from '../verify/verify-proof.js';
 
 /** @param {{ checks: any[], running: boolean }} p */
@@ -112,7 +113,7 @@ export function VerifyView({ eventId, me }) {
       const e = /** @type {any} */ (err);
       if (e.code === 'PROOF_PENDING') {
         const wait = e.retryAfter ?? 2;
-        setError({ message: `This event's batch is not anchored yet. Trying again in ${formatCount(wait, 'second')}.` });
+        setError({ message: proofPendingMessage(String(e.message ?? ''), formatCount(wait, 'second')) });
         retryTimer.current = setTimeout(() => fetchAndVerify(eid), wait * 1000);
       } else setError(e);
     }
