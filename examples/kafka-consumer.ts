@@ -8,15 +8,18 @@
  * Environment: KAFKA_BROKERS (default 127.0.0.1:9092), KAFKA_TOPIC_PREFIX (default openmcp), and
  * the gateway's TLS and SASL settings, read as the gateway reads them: KAFKA_SSL, KAFKA_SSL_CA_FILE,
  * KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME,
- * KAFKA_SASL_PASSWORD (give this consumer a principal of its own that may only read the topic).
+ * KAFKA_SASL_PASSWORD, or KAFKA_SASL_MECHANISM=oauthbearer with the KAFKA_SASL_OAUTHBEARER_* settings
+ * (give this consumer a principal of its own that may only read the topic).
  * A setting that does not hold exits 2 naming it; so do credentials or a certificate the brokers refuse.
  * Started before the topic exists, it waits for the relay to create it.
  * With --max N it exits after N distinct events: 0 if every hash matched, 1 otherwise; a bad option
  * exits 2 naming it, before any broker is asked. A message that is not an event envelope, or whose
  * key or headers disagree with its envelope, is reported BAD (counted as a mismatch) and passed
  * over. An id counts as seen only once its envelope checked out: a copy whose hash does not match
- * does not hide the genuine one. (A hash is no signature: one recomputed for a forged copy passes.
- * Only the relay should write to the topic; an event's proof shows it is OpenMCP's.)
+ * does not hide the genuine one; and every copy is checked, so one forged after it is reported
+ * too, a repeat whose revision or position is not the first copy's included. (A hash is no
+ * signature: one recomputed for a forged copy passes. Only the relay should write to the topic;
+ * an event's proof shows it is OpenMCP's.)
  * See docs/consumers.md.
  */
 import { Command, InvalidArgumentError } from 'commander';
@@ -66,8 +69,10 @@ async function main(): Promise<void> {
   // limit) when this starts before the relay has created it: it would keep them for good.
   const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
   // Delivery is at least once: the same event can come twice (after a relay or consumer restart).
-  // A real consumer keeps the ids it has applied next to its own state; a Set does for a demo.
-  const seen = new Set<string>();
+  // A real consumer keeps the ids it has applied next to its own state; a Map does for a demo.
+  // Each id maps to where its event is in its stream and the log: revision and position are
+  // outside the hash, so a repeat is checked against the first copy that checked out.
+  const seen = new Map<string, string>();
   // Messages reported BAD, by partition and offset (a redelivery is not reported twice).
   const rejected = new Set<string>();
   let bad = 0;
@@ -90,8 +95,7 @@ async function main(): Promise<void> {
       const where = `p${partition}@${message.offset}`;
       // Only the relay writes envelopes to this topic; anything else (someone else's producer) is
       // reported and passed over: throwing here would have kafkajs redeliver it forever.
-      const id = message.headers?.['event-id']?.toString();
-      if ((id !== undefined && seen.has(id)) || rejected.has(where)) return;
+      if (rejected.has(where)) return;
       const event = envelopeOf(message.value);
       if (!event) {
         bad++;
@@ -99,11 +103,15 @@ async function main(): Promise<void> {
         console.log(`BAD ${where} not an event envelope (key ${message.key?.toString() ?? 'none'})`);
       } else {
         // The hash covers the content fields only; revision, position and hash itself are left out.
-        const problem = hashProblem(event) ?? disagreement(message, event);
+        const problem = hashProblem(event) ?? disagreement(message, event) ?? movedRepeat(seen.get(event.id), event);
         const ok = problem === undefined;
+        // A repeat is dropped only once it checked out too (hash, key, headers, and the revision
+        // and position of the first copy): deciding on the `event-id` header (or the id) before
+        // that would pass over, unreported, a forged copy that comes after the genuine event.
+        if (ok && seen.has(event.id)) return;
         // Only an envelope that checks out marks its id seen: a forged copy that came first (same
         // event-id, hash off) must not have the genuine event dropped as its repeat.
-        if (ok) seen.add(event.id);
+        if (ok) seen.set(event.id, placeOf(event));
         else {
           bad++;
           rejected.add(where);
@@ -147,6 +155,21 @@ function hashProblem(event: RecordedEvent): string | undefined {
     return `its content has no canonical form, so no hash: ${(err as Error).message}`;
   }
   return computed === event.hash ? undefined : `computed ${computed}`;
+}
+
+/** Where an event is: its stream's revision and the log's position (neither is hashed). */
+function placeOf(event: RecordedEvent): string {
+  return `revision ${event.revision}, position ${event.position}`;
+}
+
+/**
+ * Why a copy of an event already seen is not a repeat of it (undefined: it is, or none was seen):
+ * another revision or position, which its hash cannot show, and a consumer that orders or
+ * dedupes by them would misplace it.
+ */
+function movedRepeat(seenAt: string | undefined, event: RecordedEvent): string | undefined {
+  const at = placeOf(event);
+  return seenAt === undefined || seenAt === at ? undefined : `a repeat at ${at}; the event is at ${seenAt}`;
 }
 
 /**

@@ -136,9 +136,16 @@ export const ConfigSchema = z.object({
   KAFKA_SSL_KEY_FILE: z.string().optional(),
   /** SASL authentication to the brokers, with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (kafkaConnectionSecurity). */
   // Kafka's own client properties write it upper-case (sasl.mechanism=SCRAM-SHA-512): taken either way.
-  KAFKA_SASL_MECHANISM: z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(['plain', 'scram-sha-256', 'scram-sha-512'])).optional(),
+  KAFKA_SASL_MECHANISM: z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer'])).optional(),
   KAFKA_SASL_USERNAME: z.string().optional(),
   KAFKA_SASL_PASSWORD: z.string().optional(),
+  /** OAUTHBEARER: the OIDC provider's token endpoint, client and scope of the client-credentials grant (Kafka's sasl.oauthbearer.* properties); checked in kafkaConnectionSecurity. */
+  KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL: z.string().optional(),
+  KAFKA_SASL_OAUTHBEARER_CLIENT_ID: z.string().optional(),
+  KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET: z.string().optional(),
+  KAFKA_SASL_OAUTHBEARER_SCOPE: z.string().optional(),
+  /** SASL extensions sent with the token (RFC 7628 §3.1), `key=value,…`: Confluent Cloud's logicalCluster and identityPoolId. */
+  KAFKA_SASL_OAUTHBEARER_EXTENSIONS: z.string().optional(),
   // At most 84: the relay's lease `relay:<prefix>.events.v1` must fit the 100 characters of leases.name.
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ -').max(84, 'at most 84 characters').default('openmcp'),
   KAFKA_CONSUMER_GROUP: z.string().min(1).default('openmcp-projector'),
@@ -214,7 +221,7 @@ export const ConfigSchema = z.object({
   AGENT_CONCURRENCY: positiveInt.max(1000).default(4),
   AGENT_TASK_LEASE_MS: positiveInt.min(1000).default(30_000),
   AGENT_TOOL_RESULT_MAX_CHARS: positiveInt.min(100).max(1_000_000).default(32_000),
-  /** Lease of the single leaders (relay, sealer, anchorer): a dead leader's standby takes over within it; renewed every third of it. */
+  /** Lease of the single leaders (relay, sealer, anchorer): a dead leader's standby takes over within it and a third (it tries every third of it, as the leader renews). */
   LEADER_LEASE_MS: positiveInt.min(1000).max(600_000).default(10_000),
   KNOWLEDGE_DIR: z.string().optional(),
   CHAINS_FILE: z.string().optional(),

@@ -35,6 +35,7 @@ import { withoutByteOrderMark } from '../core/byte-order-mark';
 import { prototypePoisoningKey } from '../core/prototype-poisoning-key';
 import { OpenMcpError, ValidationError } from '../core/errors';
 import { duplicateJsonKey, duplicateJsonKeyText } from '../core/json-duplicate-key';
+import { NoQuery } from './schemas/common';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -216,6 +217,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const permission = route.config?.permission;
     route.onRequest = [permission ? authorize(permission) : tagRequest, ...asArray(route.onRequest)];
     if (route.schema?.body) route.preValidation = [depthCheck, ...asArray(route.preValidation)];
+    // A /v1 route that declares no query takes none: a parameter is refused, naming it, as on the
+    // lists (it was ignored: `POST /v1/tasks?dryRun=true` submitted the task, and ran it).
+    if (route.url.startsWith('/v1/') && route.schema && route.schema.querystring === undefined) route.schema.querystring = NoQuery;
     route.onResponse = [observe(route.url, route.config?.eventStream === true), ...asArray(route.onResponse)];
   });
 

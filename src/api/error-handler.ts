@@ -27,8 +27,9 @@ function fieldOf(context: string | undefined, v: Validation): string {
 /** The parameters a route's query schema takes, for an unknown one's answer ("" when not an object schema). */
 function queryFieldsOf(request: FastifyRequest): string {
   const shape = (request.routeOptions?.schema?.querystring as { shape?: unknown } | undefined)?.shape;
-  const names = shape && typeof shape === 'object' ? Object.keys(shape) : [];
-  return names.length > 0 ? `; this route takes ${names.join(', ')}` : '';
+  if (!shape || typeof shape !== 'object') return '';
+  const names = Object.keys(shape);
+  return names.length > 0 ? `; this route takes ${names.join(', ')}` : '; this route takes no query parameters';
 }
 
 /** The media type of a Content-Type header (no parameters), as printable ASCII of at most 100 characters, for an answer to name. */

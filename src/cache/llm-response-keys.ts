@@ -59,3 +59,17 @@ export async function forgetSaltedPrompts(cache: Cache, tenant: string, saltedHa
   if (keys.size) await cache.del(...keys);
   return keys.size;
 }
+
+/** One turn's two entries (InferenceCompleted v8): its salted promptHash's pointer and the answer it names (the model asked for and the plain hash). */
+export type TurnCacheEntries = { model: string; promptHash: string; saltedHash: string };
+
+/**
+ * Take out of `cache` one turn's two entries, the pointer and the answer, whether or not the
+ * pointer was written (rememberSaltedPrompt is best effort): what a worker does for a turn it
+ * recorded whose key is erased by then (forgetTurnIfErased) and for a turn it could not record
+ * (refused, or its task ended meanwhile), which no event names. Throws what the cache throws. Idempotent.
+ * @example await forgetTurnEntries(cache, 'acme', { model: 'gpt-4o', promptHash: '0x…', saltedHash: '0x…' })
+ */
+export async function forgetTurnEntries(cache: Cache, tenant: string, turn: TurnCacheEntries): Promise<void> {
+  await cache.del(saltedPromptCacheKey(tenant, turn.saltedHash), responseCacheKey(tenant, turn.model, turn.promptHash));
+}

@@ -1,7 +1,8 @@
 import type { OpenMcpClient } from '../sdk/client';
-import { ForbiddenApiError } from '../sdk/errors';
+import { ForbiddenApiError, NotFoundApiError } from '../sdk/errors';
 import { printable } from './printable';
 import { rawStdout, saveAnswer, VERIFY_PINS } from './save-answer';
+import { unknownBatchHint } from './unknown-batch-hint';
 import { reportCliError, stdout, type Writer } from './tasks';
 
 /**
@@ -16,7 +17,9 @@ export async function runBatchesExport(client: OpenMcpClient, batchId: number, o
   try {
     got = await client.batches.exportFile(batchId);
   } catch (err) {
-    const hint = err instanceof ForbiddenApiError ? '(the export holds every tenant\'s events: use a cross-tenant key, such as the bootstrap admin\'s)' : undefined;
+    const hint = err instanceof ForbiddenApiError
+      ? '(the export holds every tenant\'s events: use a cross-tenant key, such as the bootstrap admin\'s)'
+      : err instanceof NotFoundApiError && err.code === 'NOT_FOUND' ? `(${unknownBatchHint(batchId)})` : undefined;
     return reportCliError(err, out, hint);
   }
   const failed = await saveAnswer(got.text, o.out, raw);

@@ -42,7 +42,7 @@ function position(option: string): (value: string) => number {
 
 /** A batch id argument: 0, 1, 2, … (commander prints the message and exits 2 otherwise, main.ts unusableCommandLine). */
 export function batchId(value: string): number {
-  if (!/^(0|[1-9][0-9]{0,14})$/.test(value)) throw new InvalidArgumentError('a batch id is a whole number ≥ 0 (GET /v1/batches lists them)');
+  if (!/^(0|[1-9][0-9]{0,14})$/.test(value)) throw new InvalidArgumentError('a batch id is a whole number ≥ 0 (openmcp batches list, GET /v1/batches, lists them)');
   return Number(value);
 }
 
@@ -177,9 +177,20 @@ export function addClientCommands(program: Command): void {
 
   const batches = program.command('batches').description('sealed Merkle batches (through the REST API)');
   batches
+    .command('list')
+    .description('list the sealed batches, newest first: seqs, root, signer and anchor (the ids for export and verify-batch)')
+    .option('--limit <n>', 'page size', positiveInt('--limit'))
+    .option('--cursor <cursor>', 'continue from a previous page')
+    .option('--all', 'follow every page')
+    .option('--json', 'print JSON lines, each batch as the server sent it')
+    .action(async (o: { limit?: number; cursor?: string; all?: boolean; json?: boolean }) => {
+      const { runBatchesList } = require('./batches-list') as typeof import('./batches-list');
+      process.exitCode = await runBatchesList(client(), o);
+    });
+  batches
     .command('export')
     .description("fetch a batch's export, every tenant's events (cross-tenant keys only), as the server wrote it, for openmcp verify-batch")
-    .argument('<id>', 'batch id (GET /v1/batches lists them)', batchId)
+    .argument('<id>', 'batch id (openmcp batches list, GET /v1/batches, lists them)', batchId)
     .option('--out <file>', 'write it to this file (else to stdout)')
     .action(async (id: number, o: { out?: string }) => {
       const { runBatchesExport } = require('./batches-export') as typeof import('./batches-export');

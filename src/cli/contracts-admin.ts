@@ -67,7 +67,7 @@ export async function contractsAdminBegin(o: ContractsAdminSendOptions & { newAd
     const [, schedule] = (await c.pendingDefaultAdmin({ blockTag: receipt.blockNumber })) as [string, bigint];
     out(`handover scheduled (tx ${receipt.hash}, block ${receipt.blockNumber}): ${o.newAdmin.toLowerCase()} can accept after ${isoTime(schedule)}`);
     if (beforeSchedule !== 0n) out(`this replaces the handover to ${before.toLowerCase()}, pending until now (it could have been accepted after ${isoTime(beforeSchedule)})`);
-    out(`the new admin then runs: openmcp contracts admin accept --rpc … --contract ${o.contract.toLowerCase()} --private-key …; until then ${me.toLowerCase()} stays admin and can cancel`);
+    out(`the new admin then runs: openmcp contracts admin accept --rpc … --contract ${o.contract.toLowerCase()} --private-key-file NEW_ADMIN_KEY_FILE; until then ${me.toLowerCase()} stays admin and can cancel`);
   });
 }
 

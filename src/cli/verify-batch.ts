@@ -1,7 +1,7 @@
 import type { RecordedEvent } from '../core/envelope';
 import { redactUrl } from '../core/errors';
 import type { OpenMcpClient } from '../sdk/client';
-import { BaseUrlError, ConnectionError, ForbiddenApiError, UnauthenticatedApiError } from '../sdk/errors';
+import { BaseUrlError, ConnectionError, ForbiddenApiError, NotFoundApiError, UnauthenticatedApiError } from '../sdk/errors';
 import type { BatchExport } from '../proofs/batches';
 import { verifyBatchExport } from '../proofs/verify-batch';
 import { apiProblemIn } from './api-problem';
@@ -9,6 +9,7 @@ import { pinnedAddressProblem, rpcUrlProblem } from './pinned-address';
 import { printChecks, type Writer } from './print-checks';
 import { printable } from './printable';
 import { parseJsonText, readJsonFile } from './read-json-file';
+import { unknownBatchHint } from './unknown-batch-hint';
 import { DEFAULT_RPC_URL } from './verify';
 
 export type RunVerifyBatchOptions = {
@@ -89,6 +90,8 @@ async function fetchExport(client: OpenMcpClient | undefined, batchId: number): 
   } catch (err) {
     const hint = err instanceof ForbiddenApiError
       ? "; use a cross-tenant key (such as the bootstrap admin's), or give the export with --file"
+      : err instanceof NotFoundApiError && err.code === 'NOT_FOUND'
+        ? `; ${unknownBatchHint(batchId)}`
       : err instanceof ConnectionError
         ? '; set OPENMCP_URL to the gateway, or give the export with --file'
         : err instanceof UnauthenticatedApiError && err.keySource

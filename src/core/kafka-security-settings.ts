@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import { ConfigError } from './errors';
+import { kafkaOAuthBearerOptions } from './kafka-oauthbearer-options';
 
 /** The settings that say how the gateway's Kafka clients connect (docs/configuration.md). */
 export type KafkaSecuritySettings = {
@@ -10,14 +11,22 @@ export type KafkaSecuritySettings = {
   KAFKA_SSL_CA_FILE?: string;
   KAFKA_SSL_CERT_FILE?: string;
   KAFKA_SSL_KEY_FILE?: string;
-  KAFKA_SASL_MECHANISM?: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  KAFKA_SASL_MECHANISM?: 'plain' | 'scram-sha-256' | 'scram-sha-512' | 'oauthbearer';
   KAFKA_SASL_USERNAME?: string;
   KAFKA_SASL_PASSWORD?: string;
+  KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL?: string;
+  KAFKA_SASL_OAUTHBEARER_CLIENT_ID?: string;
+  KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET?: string;
+  KAFKA_SASL_OAUTHBEARER_SCOPE?: string;
+  KAFKA_SASL_OAUTHBEARER_EXTENSIONS?: string;
 };
 
 /** The settings the SASL and TLS errors point at. */
 export const KAFKA_SASL_SETTINGS = 'KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD';
 export const KAFKA_TLS_SETTINGS = 'KAFKA_SSL, KAFKA_SSL_CA_FILE';
+export const KAFKA_OAUTHBEARER_SETTINGS = 'KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL, KAFKA_SASL_OAUTHBEARER_CLIENT_ID, KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET, KAFKA_SASL_OAUTHBEARER_SCOPE';
+
+const OAUTHBEARER_VARIABLES = ['KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL', 'KAFKA_SASL_OAUTHBEARER_CLIENT_ID', 'KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET', 'KAFKA_SASL_OAUTHBEARER_SCOPE', 'KAFKA_SASL_OAUTHBEARER_EXTENSIONS'] as const;
 
 /** A PEM file a setting names, its text; a ConfigError naming the setting when it cannot be read or holds no such block. */
 function readPem(variable: string, path: string, check: (text: string) => void, expected: string): string {
@@ -44,7 +53,9 @@ const checkCertificates = (text: string) => {
  * The `ssl` and `sasl` options of every kafkajs client the gateway makes (the relay's producer and
  * admin, the bus's consumers, admin and readiness probe, the topic ensure, the lag metric, and the
  * example consumer), from the KAFKA_SSL* and KAFKA_SASL_* settings; the files they name are read
- * here. Nothing set: neither (plaintext, no authentication). A setting that does not fit throws a
+ * here; with KAFKA_SASL_MECHANISM=oauthbearer the token provider of KAFKA_SASL_OAUTHBEARER_* (call
+ * this once per process and give every client its result: they then share one token). Nothing set:
+ * neither (plaintext, no authentication). A setting that does not fit throws a
  * ConfigError naming it: loadConfig calls this, so a start stops on it.
  * @example new Kafka({ brokers, ...kafkaConnectionSecurity(config) })
  */
@@ -73,6 +84,14 @@ export function kafkaConnectionSecurity(s: KafkaSecuritySettings): Pick<KafkaCon
     out.ssl = Object.keys(tls).length ? tls : true;
   }
   const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password } = s;
+  if (mechanism === 'oauthbearer') {
+    out.sasl = kafkaOAuthBearerOptions(s);
+    return out;
+  }
+  const stray = OAUTHBEARER_VARIABLES.find((v) => s[v]);
+  if (stray) {
+    throw new ConfigError(`Invalid configuration: ${stray} is set but KAFKA_SASL_MECHANISM is not oauthbearer${mechanism ? ` (it is ${mechanism})` : ''}: the KAFKA_SASL_OAUTHBEARER_* settings are only used with KAFKA_SASL_MECHANISM=oauthbearer; set it, or unset them`, { variable: 'KAFKA_SASL_MECHANISM' });
+  }
   if (!mechanism && (username || password)) {
     const variable = username ? 'KAFKA_SASL_USERNAME' : 'KAFKA_SASL_PASSWORD';
     throw new ConfigError(`Invalid configuration: ${variable} is set but KAFKA_SASL_MECHANISM is not: set it to the brokers' SASL mechanism (plain, scram-sha-256 or scram-sha-512)`, { variable: 'KAFKA_SASL_MECHANISM' });
@@ -87,13 +106,16 @@ export function kafkaConnectionSecurity(s: KafkaSecuritySettings): Pick<KafkaCon
 
 /**
  * What to warn of at start: SASL PLAIN without TLS sends the password as it is to the brokers, to
- * anyone on the way. (SCRAM sends a proof, not the password; the events go in clear either way.)
+ * anyone on the way; OAUTHBEARER so sends its bearer token. (SCRAM sends a proof, not the password; the events go in clear either way.)
  * @example kafkaSecurityWarning({ KAFKA_SASL_MECHANISM: 'plain' }) // 'KAFKA_SASL_MECHANISM=plain without TLS: …'
  */
 export function kafkaSecurityWarning(s: KafkaSecuritySettings): string | undefined {
   const tls = s.KAFKA_SSL === 'on' || Boolean(s.KAFKA_SSL_CA_FILE || s.KAFKA_SSL_CERT_FILE);
   if (s.KAFKA_SASL_MECHANISM === 'plain' && !tls) {
     return 'KAFKA_SASL_MECHANISM=plain without TLS: the password travels in clear to the brokers, readable by anyone on the network path; set KAFKA_SSL=on (or KAFKA_SSL_CA_FILE), or use scram-sha-256/512';
+  }
+  if (s.KAFKA_SASL_MECHANISM === 'oauthbearer' && !tls) {
+    return 'KAFKA_SASL_MECHANISM=oauthbearer without TLS: the token travels in clear to the brokers, and whoever reads it on the network path can use it until it expires; set KAFKA_SSL=on (or KAFKA_SSL_CA_FILE)';
   }
   return undefined;
 }

@@ -13,7 +13,7 @@ export type StartLeadershipParameters = {
   /** Lease name, one per single-leader role: 'sealer', 'anchorer'. */
   name: string;
   store: LeaseStore;
-  /** How long a lease lasts without renewal: a dead leader's standby takes over within this. */
+  /** How long a lease lasts without renewal: a dead leader's standby takes over within this and one renewEveryMs (its next try). */
   ttlMs: number;
   /** Default: `<hostname>:<pid>:<random>`, unique per process start. */
   holder?: string;

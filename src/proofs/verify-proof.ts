@@ -97,13 +97,17 @@ export async function verifyProofFile(proof: unknown, opts: VerifyProofOptions):
   const add = (name: (typeof PROOF_CHECKS)[number], ok: boolean, detail: string, warning?: string) => results.push({ name, ok, detail, ...(warning ? { warning } : {}) });
 
   const problem = formatProblem(proof);
-  add('proof format', !problem, problem ?? PROOF_FORMAT);
   if (problem) {
+    add('proof format', false, problem);
     for (const name of PROOF_CHECKS.slice(1)) add(name, false, 'not checked: the file is not a valid proof');
     return results;
   }
   const p = proof as ProofFile;
   const event = p.event as RecordedEvent;
+  // Which event is proven: a proof of another event passes every check too (browser twin: ui/app/verify/verify-proof.js).
+  // id, type and stream have fixed shapes; the tenant is any text, quoted unless a plain name (letters, digits, . _ -), or it could read as more of the line.
+  const tenant = /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(event.tenant) ? event.tenant : JSON.stringify(event.tenant);
+  add('proof format', true, `${PROOF_FORMAT}, event ${event.id} (${event.type}) of stream ${event.stream}, tenant ${tenant}`);
 
   // A value with no canonical form (a float, an unsafe integer) cannot be what was hashed.
   let computedHash: string;

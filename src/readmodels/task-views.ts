@@ -39,7 +39,7 @@ function stepView(index: number, step: StepRow | undefined, call: ToolCallDoc | 
   return view;
 }
 
-function runView(index: number, step: StepRow | undefined, run: StepRunDoc, call: ToolCallDoc | undefined): TaskStepView {
+function runView(index: number, step: StepRow | undefined, run: StepRunDoc, call: ToolCallDoc | undefined, cutShort: ToolCallDoc | undefined): TaskStepView {
   const view: TaskStepView = {
     index,
     tool: run.tool || (step?.tool ?? 'unknown'),
@@ -55,12 +55,26 @@ function runView(index: number, step: StepRow | undefined, run: StepRunDoc, call
   if (run.error) view.error = run.error;
   else if (run.isError) view.error = { code: 'TOOL_ERROR', message: 'the tool returned an error result' };
   // No end in the task's stream, yet the call ended: the task was cancelled or timed out mid-call
-  // (its run then records nothing more) and the gateway recorded how the call ended.
-  if (run.status === 'running' && call && call.status !== 'requested') {
-    const ended = stepView(index, step, call);
-    Object.assign(view, { status: ended.status, completedAt: ended.completedAt, result: ended.result, error: ended.error });
+  // (its run then records nothing more) and the gateway recorded how the call ended (cutShortCall).
+  if (cutShort) {
+    const ended = stepView(index, step, cutShort);
+    Object.assign(view, { toolCallId: cutShort.id, latencyMs: ended.latencyMs, status: ended.status, completedAt: ended.completedAt, result: ended.result, error: ended.error });
   }
   return JSON.parse(JSON.stringify(view)) as TaskStepView;
+}
+
+/**
+ * The call of a step still `running` in a task that ended (cancelled, or failed by its timeout)
+ * when the gateway recorded its end: the task's last call, of the step's tool, made once the step
+ * started (the i-th call is not always the i-th step's: a chain step makes none, a resumed step
+ * may make two). Only once the task ended: in a running task a call's end is not yet the step's
+ * (a worker stopped mid-call leaves the step to be resumed, run again or failed STEP_OUTCOME_UNKNOWN).
+ */
+function cutShortCall(doc: TaskDoc, run: StepRunDoc, calls: ToolCallDoc[]): ToolCallDoc | undefined {
+  if ((doc.status !== 'cancelled' && doc.status !== 'failed') || run.status !== 'running' || run.startedAt === undefined) return undefined;
+  const last = calls[calls.length - 1];
+  if (!last || last.status === 'requested' || `${last.server}__${last.tool}` !== run.tool) return undefined;
+  return last.requestedAt !== undefined && last.requestedAt >= run.startedAt ? last : undefined;
 }
 
 /**
@@ -82,7 +96,7 @@ export function assembleTaskView(doc: TaskDoc, steps: StepRow[], calls: ToolCall
     status: doc.status,
     steps: Array.from({ length: n }, (_, i) => {
       const run = byIndex.get(i);
-      return run ? runView(i, steps[i], run, calls[i] && `${calls[i].server}__${calls[i].tool}` === run.tool ? calls[i] : undefined) : stepView(i, steps[i], runs.length ? undefined : calls[i]);
+      return run ? runView(i, steps[i], run, calls[i] && `${calls[i].server}__${calls[i].tool}` === run.tool ? calls[i] : undefined, cutShortCall(doc, run, calls)) : stepView(i, steps[i], runs.length ? undefined : calls[i]);
     }),
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,

@@ -33,9 +33,10 @@ export type RelayLeadership = Leadership & {
 
 /**
  * Run the relay in whichever candidate holds the lease `relay:<topic>`: any number of processes
- * may run the relay role, one publishes, the others stand by and take over within `ttlMs` of the
- * leader's death (at once when it stops cleanly). Every term starts a fresh Relay from the
- * checkpoint, so a takeover republishes at most the batch the old leader had not checkpointed:
+ * may run the relay role, one publishes, the others stand by and take over within `ttlMs` and a
+ * third after the leader's death (at their next try, within a third of it, when it stops cleanly:
+ * it releases the lease). Every term starts a fresh Relay from the checkpoint, so a takeover
+ * republishes at most the batch the old leader had not checkpointed:
  * duplicates, never gaps, as after a restart. A term whose Relay cannot start (Kafka unreachable)
  * ends and the lease is campaigned for again.
  * @example const l = startRelayLeadership({ store, checkpoints, leases: new SqlLeaseStore(knex), relay: { brokers } });

@@ -62,6 +62,15 @@ async function assertDeployed(chain: ChainHandle, c: ContractHandle): Promise<vo
   }
 }
 
+/**
+ * Refuses (CONTRACT_CALL_FAILED) a contract of CHAINS_FILE without code on its chain now: for a
+ * proposal prepared before a wait (an approval), whose check at preparation may be stale by then.
+ */
+export async function assertContractDeployed(reg: ChainRegistry, chainId: number, contract: string): Promise<void> {
+  const chain = reg.get(chainId);
+  await assertDeployed(chain, reg.contract(chain, contract));
+}
+
 /** eth_call of a view function; the result normalized (integers as strings, lowercase addresses). */
 export async function readContract(reg: ChainRegistry, input: ContractCallInput): Promise<{ chainId: number; to: string; method: string; result: unknown[] }> {
   const chain = reg.get(input.chainId);

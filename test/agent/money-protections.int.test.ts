@@ -151,6 +151,26 @@ describe('agent runtime: money protections (Hardhat, SqlSpendLedger)', function 
     expect((await fx.balanceOf(R)) - before).to.equal(0n);
   });
 
+  it('a transaction held for approval is not sent once its contract has no code (a local chain restarted empty meanwhile): CONTRACT_CALL_FAILED', async () => {
+    // The check at preparation came before the wait: a transfer approved after the chain lost the
+    // contract was mined as a plain call to an empty account, "success", no token moved.
+    const { store, approvals } = await start(tokenPolicy('m32', { maxAmount: '1000', approvalAbove: '10' }));
+    const R = addr(0xaa);
+    const id = await submitTask(store, 'm32', { steps: [transferStep(R, '50')] });
+    const held = await waitForTask(store, id, (x) => ofType(x, 'ApprovalRequested').length > 0 || ended(x));
+    const code = (await fx.rpc('eth_getCode', [fx.token, 'latest'])) as string;
+    await fx.rpc('hardhat_setCode', [fx.token, '0x']);
+    try {
+      await approvals.decide({ tenant: 'm32', actor: user, taskId: id, proposalHash: hashOf(ofType(held, 'ApprovalRequested')[0]), decision: 'approve' });
+      const events = await waitForTask(store, id, ended);
+      expect(ofType(events, 'TransactionSubmitted'), 'nothing signed').to.have.length(0);
+      expect(errorOf(events)?.code).to.equal('CONTRACT_CALL_FAILED');
+      expect(errorOf(events)?.message).to.match(/has no contract code on chain \d+: deploy it there/);
+    } finally {
+      await fx.rpc('hardhat_setCode', [fx.token, code]);
+    }
+  });
+
   it('the daily cap is checked again when sending: of two approved tasks of 600 under a cap of 1000, one is sent', async () => {
     const { store, approvals } = await start(tokenPolicy('m2', { maxAmount: '1000', dailyCap: '1000', approvalAbove: '100' }));
     const R = addr(0xa2);

@@ -79,6 +79,8 @@ describe('agent runtime: a transaction denied whatever its gas is judged before 
       expect(failure(es)?.code, JSON.stringify(failure(es))).to.equal('POLICY_DENIED');
       expect(txDecisions(es)).to.deep.equal([`deny ${rule}`]);
       expect(proxy.count('eth_estimateGas'), 'the node saw no estimate of the denied call').to.equal(0);
+      // Nor the check that the contract has code (asked of the node only for a call the policy let through).
+      expect(proxy.count('eth_getCode'), 'no eth_getCode for the denied call').to.equal(0);
       expect(proxy.count('eth_sendRawTransaction')).to.equal(0);
     });
   }
@@ -89,6 +91,7 @@ describe('agent runtime: a transaction denied whatever its gas is judged before 
     expect(failure(es), JSON.stringify(failure(es))).to.equal(undefined);
     expect(txDecisions(es)).to.deep.equal(['allow contracts.method']);
     expect(proxy.count('eth_estimateGas')).to.equal(1);
+    expect(proxy.count('eth_getCode'), 'its contract checked once').to.equal(1);
     expect(await fx.balanceOf(R)).to.equal(5n);
   });
 });

@@ -76,6 +76,52 @@ describe('REST /v1: integer query parameters are decimal digits; every query par
     expect(unknown.field).to.equal('querystring.colour');
     expect(unknown.detail).to.match(/^querystring\.colour: unknown field; this route takes [A-Za-z]+(, [A-Za-z]+)+$/);
     expect(unknown.detail).to.include('status').and.include('limit').and.include('cursor');
+    // A route that takes none says so (it said only "unknown field", as if another name would do).
+    const none = await get('/v1/mcp-servers?limit=1');
+    expect(none.statusCode).to.equal(400);
+    expect(none.json()).to.deep.include({ code: 'VALIDATION_FAILED', field: 'querystring.limit', detail: 'querystring.limit: unknown field; this route takes no query parameters' });
+  });
+
+  it('a route that takes no query parameters refuses one, naming it, and does nothing (they were ignored: POST /v1/tasks?dryRun=true submitted a task and ran it)', async () => {
+    const before = (await get('/v1/tasks?limit=200')).json().items.length;
+    const dry = await h.call({ method: 'POST', url: '/v1/tasks?dryRun=true', auth, payload: { steps: [{ tool: 'examples__echo', arguments: { text: 'dry' } }] } });
+    expect(dry.statusCode).to.equal(400);
+    expect(dry.json()).to.deep.include({ code: 'VALIDATION_FAILED', field: 'querystring.dryRun', detail: 'querystring.dryRun: unknown field; this route takes no query parameters' });
+    expect((await get('/v1/tasks?limit=200')).json().items.length).to.equal(before);
+    for (const path of [`/v1/tasks/${task}?include=events`, `/v1/tasks/${task}/cancel?force=1`, '/v1/batches/0/events?limit=1']) {
+      const res = await h.call({ method: path.includes('cancel') ? 'POST' : 'GET', url: path, auth });
+      const name = path.split('?')[1].split('=')[0];
+      expect(res.statusCode, path).to.equal(400);
+      expect(res.json(), path).to.deep.include({ code: 'VALIDATION_FAILED', field: `querystring.${name}` });
+    }
+    // Without one they answer as before.
+    expect((await get(`/v1/tasks/${task}`)).statusCode).to.equal(200);
+  });
+
+  it('every /v1 operation /docs lists without a query parameter refuses one (the check is the app\'s, not each route\'s); /healthz, /readyz, /metrics and /docs still take any', async () => {
+    const doc = (await get('/docs')).json() as { paths: Record<string, Record<string, { operationId: string; parameters?: { in: string }[] }>> };
+    // A body each route takes, so that what is refused is the query (fastify checks the body first).
+    const bodies: Record<string, object> = {
+      submitTask: { steps: [{ tool: 'examples__echo', arguments: { text: 'q' } }] },
+      cancelTask: {},
+      decideApproval: { proposalHash: `0x${'0'.repeat(64)}`, decision: 'approve' },
+      registerMcpServer: { name: 'probe', transport: 'http', url: 'https://example.com/mcp' },
+      createKey: { role: 'viewer', tenant: 'acme' },
+      setKeyAgents: { agents: null },
+    };
+    const walked: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      if (!path.startsWith('/v1/')) continue;
+      for (const [method, op] of Object.entries(ops)) {
+        if ((op.parameters ?? []).some((p) => p.in === 'query')) continue;
+        const url = path.replace('{id}', path.startsWith('/v1/batches') ? '0' : task).replace('{subject}', 'acme:user:nobody');
+        const res = await h.call({ method: method.toUpperCase() as 'GET', url: `${url}?zz=1`, auth, ...(op.operationId in bodies ? { payload: bodies[op.operationId] } : {}) });
+        expect([res.statusCode, res.json().field], `${method} ${path}`).to.deep.equal([400, 'querystring.zz']);
+        walked.push(op.operationId);
+      }
+    }
+    expect(walked).to.include.members(Object.keys(bodies)).and.include.members(['getTask', 'getEvent', 'getEventProof', 'exportBatchEvents', 'revokeKey', 'removeMcpServer', 'eraseSubjectKey', 'getSubject', 'listMcpServers']);
+    for (const url of ['/healthz', '/readyz', '/metrics', '/docs']) expect((await get(`${url}?zz=1`)).statusCode, url).to.equal(200);
   });
 
   it('takes decimal digits in range (leading zeros, -1 for after), and says the range otherwise', async () => {

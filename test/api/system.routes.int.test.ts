@@ -202,6 +202,27 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
     expect(times.filter((t) => !t.endsWith(': date-time'))).to.deep.equal([]);
   });
 
+  it("/docs says what a list's paging parameters mean, on every list that takes them: cursor (a page's nextCursor, passed back) and after (exclusive: what comes after that position); they had no description, and a client could not tell that after=5 leaves out event 5", async () => {
+    const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
+    const undescribed: string[] = [];
+    let cursors = 0;
+    let afters = 0;
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { parameters?: { name: string; in: string; description?: string }[] }>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        for (const p of op.parameters ?? []) {
+          if (p.in !== 'query' || (p.name !== 'cursor' && p.name !== 'after')) continue;
+          if (p.name === 'cursor') cursors++;
+          else afters++;
+          const expected = p.name === 'cursor' ? /nextCursor/ : /^Exclusive/;
+          if (!expected.test(p.description ?? '')) undescribed.push(`${method} ${path} ${p.name}: ${p.description ?? '(none)'}`);
+        }
+      }
+    }
+    expect(cursors).to.be.greaterThan(5);
+    expect(afters).to.equal(3);
+    expect(undescribed).to.deep.equal([]);
+  });
+
   it('/docs names every REST operation with a stable, unique operationId (what client generators name their methods after), the SDK\'s names', async () => {
     const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
     const ids: Record<string, string> = {};

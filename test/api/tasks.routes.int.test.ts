@@ -213,6 +213,28 @@ describe('REST /v1/tasks', () => {
       }
     });
 
+    it("400 for an offset whose '+' was not percent-encoded (a query string reads it as a space) says to write %2B (it showed +01:00 as the form to use)", async () => {
+      for (const list of ['/v1/tasks', '/v1/tool-calls']) {
+        for (const name of ['from', 'to']) {
+          const res = await h.call({ method: 'GET', url: `${list}?${name}=2026-12-07T00:00:00+01:00`, auth: k.viewer });
+          expect(res.statusCode, `${list} ${name}`).to.equal(400);
+          expect(res.json(), `${list} ${name}`).to.include({
+            code: 'VALIDATION_FAILED',
+            field: `querystring.${name}`,
+            detail: `querystring.${name}: 2026-12-07T00:00:00 01:00 has a space where its offset's + was: a + in a query string reads as a space, so percent-encode it, 2026-12-07T00:00:00%2B01:00 (or give the time in UTC, with Z)`,
+          });
+        }
+        // Any fraction the form takes, and the hint only where its %2B form would be taken: a time
+        // without seconds, an hour 25 or an offset of 25 hours were told to send what is refused too.
+        const fraction = await h.call({ method: 'GET', url: `${list}?from=2026-12-07T00:00:00.1234567891+01:00`, auth: k.viewer });
+        expect(fraction.json().detail, list).to.include('so percent-encode it, 2026-12-07T00:00:00.1234567891%2B01:00');
+        for (const t of ['2026-12-07T00:00+01:00', '2026-12-07T25:00:00+01:00', '2026-12-07T00:00:00+25:00', '2026-02-30T00:00:00+01:00']) {
+          const res = await h.call({ method: 'GET', url: `${list}?from=${t}`, auth: k.viewer });
+          expect(res.json(), `${list} ${t}`).to.include({ code: 'VALIDATION_FAILED', field: 'querystring.from', detail: 'querystring.from: an RFC 3339 date-time with Z or an offset, such as 2026-12-06T23:00:00Z or 2026-12-07T00:00:00+01:00' });
+        }
+      }
+    });
+
     it('400 for a from after to on the task and tool-call lists (an empty page said nothing of the swapped bounds); offsets are compared as instants', async () => {
       for (const list of ['/v1/tasks', '/v1/tool-calls']) {
         const swapped = await h.call({ method: 'GET', url: `${list}?from=2026-12-07T00:00:00Z&to=2026-12-06T00:00:00Z`, auth: k.viewer });

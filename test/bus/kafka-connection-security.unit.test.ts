@@ -5,6 +5,7 @@ import { kafkaConnectError } from '../../src/bus/kafka/connection-security';
 import { kafkaConnectionSecurity, kafkaSecurityWarning } from '../../src/core/kafka-security-settings';
 import { loadConfig } from '../../src/config';
 import { ConfigError, UnavailableError } from '../../src/core/errors';
+import { OAuthTokenError } from '../../src/core/oauth-client-credentials';
 
 const tls = join(__dirname, '..', 'fixtures', 'kafka-tls');
 const file = (name: string) => join(tls, name);
@@ -93,5 +94,17 @@ describe('Kafka connection security settings (KAFKA_SSL*, KAFKA_SASL_*)', () => 
     const t = kafkaConnectError(Object.assign(new Error('Connection error: self-signed certificate in certificate chain'), { name: 'KafkaJSConnectionError', originalError: cert }), { brokers: ['k:9093'], ssl: true });
     expect(t!.message).to.match(/^kafka: TLS connection to k:9093 failed: .*self-signed certificate in certificate chain; check KAFKA_SSL, KAFKA_SSL_CA_FILE/);
     expect(kafkaConnectError(new Error('UNKNOWN_TOPIC_OR_PARTITION'), { brokers: ['k:9093'] })).to.equal(undefined);
+  });
+
+  it('OAUTHBEARER: the token source\'s error comes out as it is from under kafkajs\'s wrappers; a closed connection names the OAUTHBEARER settings, and KAFKA_SSL without TLS', () => {
+    const sasl = { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: 't' }) } as const;
+    const own = new OAuthTokenError('the OAuth token endpoint https://idp/t refused this client\'s credentials: 401 invalid_client; check …', false);
+    const retried = Object.assign(new Error('Connection error'), { name: 'KafkaJSNumberOfRetriesExceeded', cause: Object.assign(new Error('x'), { name: 'KafkaJSNonRetriableError', originalError: own }) });
+    expect(kafkaConnectError(retried, { brokers: ['k:9093'], ssl: true, sasl })).to.equal(own);
+    const closed = Object.assign(new Error('Closed connection'), { name: 'KafkaJSConnectionClosedError' });
+    expect(kafkaConnectError(closed, { brokers: ['k:9093'], ssl: true, sasl })!.message).to.match(/^kafka: the brokers at k:9093 closed the connection once this client had sent its OAUTHBEARER token \(Closed connection\): .*KAFKA_SASL_OAUTHBEARER_EXTENSIONS \(Confluent Cloud: logicalCluster, identityPoolId\)$/);
+    expect(kafkaConnectError(closed, { brokers: ['k:9093'], sasl })!.message).to.match(/OAUTHBEARER token .*; a listener that takes TLS closes a client in clear too: if theirs does, set KAFKA_SSL=on \(or KAFKA_SSL_CA_FILE\)$/);
+    const unsupported = Object.assign(new Error('SASL OAUTHBEARER mechanism is not supported by the server'), { name: 'KafkaJSSASLAuthenticationError' });
+    expect(kafkaConnectError(unsupported, { brokers: ['k:9093'], ssl: true, sasl })!.message).to.match(/not supported by the server; check KAFKA_SASL_MECHANISM, KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL, .* \(the brokers must enable OAUTHBEARER/);
   });
 });

@@ -76,6 +76,8 @@ describe('openmcp contracts admin status|begin|accept|cancel', function () {
     expect(r.status, r.stderr).to.equal(0);
     const acceptAfter = /can accept after (\S+)/.exec(r.stdout)?.[1];
     expect(acceptAfter, r.stdout).to.be.a('string');
+    // The next step as docs/operations.md ("Rotating keys") gives it: the key from a file, not on the command line.
+    expect(r.stdout).to.include(`openmcp contracts admin accept --rpc … --contract ${contract.toLowerCase()} --private-key-file NEW_ADMIN_KEY_FILE;`);
     r = await openmcpProcess(['contracts', 'admin', 'status', ...on()]);
     expect(r.stdout).to.include(`pending admin: ${next.address.toLowerCase()}, who can accept after ${acceptAfter}`);
 

@@ -187,6 +187,67 @@ describe('infra/ (production stack description)', () => {
     expect([...registered.keys()].filter((m) => !observability.includes(`\`${m}`)), 'missing from docs/operations.md, Observability').to.deep.equal([]);
   });
 
+  it("names every alert rule in docs/operations.md's Alerts list, and the docs name no alert the rules lack (an operator paged by one looks it up there; a runbook's alert that does not exist never pages)", () => {
+    const rules = alertRules().map((r) => r.alert);
+    expect(new Set(rules).size, 'alert names are unique').to.equal(rules.length);
+    const operations = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8');
+    const start = operations.indexOf('- **Alerts** (`infra/prometheus/alerts.yml`');
+    expect(start, 'docs/operations.md, Observability: the Alerts bullet').to.be.greaterThan(0);
+    const list = operations.slice(start, operations.indexOf('\n- **', start + 1));
+    expect(rules.filter((a) => !list.includes(`\`${a}\``)), "alerts.yml rules missing from docs/operations.md's Alerts list").to.deep.equal([]);
+    // Each with its severity: the first "(warning" or "(critical" after its name in its item.
+    const said = new Map<string, string | undefined>();
+    for (const item of list.split(/\n {2}- /).slice(1)) {
+      for (const m of item.matchAll(/`(OpenMcp\w+)`/g)) said.set(m[1], /\((warning|critical)\b/.exec(item.slice(m.index! + m[0].length))?.[1]);
+    }
+    expect(alertRules().filter((r) => said.get(r.alert) !== r.labels.severity).map((r) => `${r.alert}: docs ${said.get(r.alert)}, alerts.yml ${r.labels.severity}`), 'severities in the Alerts list').to.deep.equal([]);
+    // Classes of the code share the prefix (OpenMcpClient, OpenMcpError): those are no alerts.
+    const classes = new Set<string>();
+    const walk = (dir: string) => {
+      for (const f of readdirSync(dir)) {
+        const p = join(dir, f);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (p.endsWith('.ts')) for (const m of readFileSync(p, 'utf8').matchAll(/\b(?:class|interface|type) (OpenMcp\w*)/g)) classes.add(m[1]);
+      }
+    };
+    walk(join(ROOT, 'src'));
+    const docs = ['README.md', join('infra', 'docker-compose.yml'), ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join('docs', f))];
+    for (const doc of docs) {
+      const named = [...new Set([...readFileSync(join(ROOT, doc), 'utf8').matchAll(/\b(OpenMcp[A-Z]\w*)/g)].map((m) => m[1]))].filter((n) => !classes.has(n));
+      expect(named.filter((n) => !rules.includes(n)), `${doc}: alerts not in infra/prometheus/alerts.yml`).to.deep.equal([]);
+    }
+  });
+
+  it("names in each alert's annotations and each panel's legend only labels its expression keeps: an aggregation keeps its by () labels alone, absent() its equality matchers (a {{ $labels.role }} the expression dropped pages with an empty role)", () => {
+    const registered = registeredMetrics();
+    const rules = alertRules() as Array<{ alert: string; expr: string; annotations?: Record<string, string> }>;
+    let checked = 0;
+    for (const r of rules) {
+      const wanted = [...new Set(Object.values(r.annotations ?? {}).flatMap((t) => [...t.matchAll(/\$labels\.([a-z_]+)/g)].map((m) => m[1])))];
+      if (!wanted.length) continue;
+      checked++;
+      const aggregations = [...r.expr.matchAll(/\b(?:sum|min|max|avg|count)\s*(?:by\s*\(([^)]*)\)\s*)?\(/g)].map((m) => (m[1] ?? '').split(',').map((l) => l.trim()).filter(Boolean));
+      const absents = [...r.expr.matchAll(/\babsent\(\s*[a-z_:]+\{([^}]*)\}\s*\)/g)].map((m) => [...m[1].matchAll(/([a-z_]+)\s*=\s*"/g)].map((l) => l[1]));
+      let kept: string[];
+      if (aggregations.length) kept = aggregations.reduce((a, b) => a.filter((l) => b.includes(l)));
+      else if (absents.length) kept = absents.reduce((a, b) => a.filter((l) => b.includes(l)));
+      else kept = [...targetLabels(), ...usedMetrics([r.expr]).flatMap((m) => registered.get(m) ?? [])];
+      expect(wanted.filter((l) => !kept.includes(l)), `${r.alert}: annotation labels its expression does not keep (keeps ${kept.join(', ') || 'none'})`).to.deep.equal([]);
+    }
+    expect(checked, 'alerts whose annotations name labels').to.be.greaterThan(5);
+    // The dashboard's legends likewise: a {{route}} its query summed away shows as an empty name.
+    const dashboard = JSON.parse(readFileSync(join(INFRA, 'grafana', 'dashboards', 'openmcp-overview.json'), 'utf8'));
+    for (const p of dashboard.panels as Array<{ title: string; targets?: Array<{ expr: string; legendFormat?: string }> }>) {
+      for (const t of p.targets ?? []) {
+        const wanted = [...(t.legendFormat ?? '').matchAll(/\{\{\s*([a-z_]+)\s*\}\}/g)].map((m) => m[1]);
+        const groups = [...t.expr.matchAll(/\b(?:sum|min|max|avg|count)\s*(?:by\s*\(([^)]*)\)\s*)?\(/g)].map((m) => (m[1] ?? '').split(',').map((l) => l.trim()).filter(Boolean));
+        if (!wanted.length || !groups.length) continue;
+        const kept = groups.reduce((a, b) => a.filter((l) => b.includes(l)));
+        expect(wanted.filter((l) => !kept.includes(l)), `panel ${p.title}: legend labels ${t.expr} does not keep`).to.deep.equal([]);
+      }
+    }
+  });
+
   it('selects on up{} only the job and roles prometheus.yml scrapes (an alert on another never fires: OpenMcpRoleMissing would stay silent)', () => {
     const prom = parse(readFileSync(join(INFRA, 'prometheus', 'prometheus.yml'), 'utf8'));
     const jobs = prom.scrape_configs.map((c: { job_name: string }) => c.job_name);
@@ -404,6 +465,32 @@ describe('infra/ (production stack description)', () => {
     for (const [name, s] of gatewayServices) expect(s.init, `${name}: init`).to.equal(true);
     // The init passes SIGTERM on to node, which drains (docs/operations.md, "Draining (SIGTERM)").
     for (const [name, s] of roleServices) expect(s.command?.[0], `${name}: exec form, node under the init`).to.equal('node');
+  });
+
+  it("pins every role to the chain service's id (CHAIN_ID = anvil's --chain-id): an anchorer pointed at another network refuses it (CONFIG_INVALID naming both ids) instead of keeping to whichever chain it saw first", () => {
+    const chain = Object.entries(compose.services).find(([, s]) => (s.entrypoint ?? s.command ?? [])[0] === 'anvil')!;
+    const args = chain[1].entrypoint ?? chain[1].command!;
+    const chainId = args[args.indexOf('--chain-id') + 1];
+    expect(chainId, 'anvil --chain-id').to.match(/^\d+$/);
+    for (const [name, s] of roleServices) {
+      const c = loadConfig(Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, interpolate(v)])), '/app');
+      expect(new URL(c.CHAIN_RPC_URL!).hostname, `${name}: CHAIN_RPC_URL`).to.equal(chain[0]);
+      expect(c.CHAIN_ID, `${name}: CHAIN_ID`).to.equal(Number(chainId));
+    }
+  });
+
+  it("stops every gateway service with a grace period longer than its drain (SHUTDOWN_DEADLINE_MS): Docker's SIGKILL at the end of stop_grace_period would cut the drain short (checkpoints not committed, tasks not handed back)", () => {
+    const seconds = (d: string) => {
+      const m = /^(?:(\d+)m)?(?:(\d+)s)?$/.exec(d);
+      expect(m && (m[1] || m[2]), `duration ${d}`).to.be.a('string');
+      return Number(m![1] ?? 0) * 60 + Number(m![2] ?? 0);
+    };
+    for (const [name, s] of roleServices) {
+      const grace = (s as Service & { stop_grace_period?: string }).stop_grace_period;
+      expect(grace, `${name}: stop_grace_period`).to.be.a('string');
+      const c = loadConfig(Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, interpolate(v)])), '/app');
+      expect(seconds(grace!) * 1000, `${name}: stop_grace_period ${grace} against SHUTDOWN_DEADLINE_MS ${c.SHUTDOWN_DEADLINE_MS}`).to.be.greaterThan(c.SHUTDOWN_DEADLINE_MS);
+    }
   });
 
   it('builds the image on node:20-slim and starts openmcp', () => {

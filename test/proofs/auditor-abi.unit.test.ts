@@ -14,6 +14,14 @@ describe('docs/proofs.md names the AuditAnchor views as the contract has them', 
   const doc = readFileSync(join(root, 'docs', 'proofs.md'), 'utf8');
   const artifact = new Interface(JSON.parse(readFileSync(join(root, 'contracts', 'AuditAnchor.artifact.json'), 'utf8')).abi);
 
+  // With the views alone, ethers reports batch(id) of a batch not anchored as "execution reverted (unknown custom error)".
+  it('AuditAnchorUnknownBatch, the error batch(id) reverts with, as a line an auditor adds to that ABI', () => {
+    const written = doc.match(/`(error AuditAnchorUnknownBatch\([^`]*\))`/)?.[1];
+    expect(written, 'an `error AuditAnchorUnknownBatch(…)` line in docs/proofs.md').to.be.a('string');
+    const fromDoc = new Interface([written!]).getError('AuditAnchorUnknownBatch')!;
+    expect(fromDoc.selector).to.equal(artifact.getError('AuditAnchorUnknownBatch')!.selector);
+  });
+
   for (const name of ['batch', 'nextBatchId', 'nextSeq', 'verifyInclusion']) {
     it(`${name}`, () => {
       const written = doc.match(new RegExp('`(' + name + '\\([^`]*\\) view returns \\([^`]*\\))`'))?.[1];

@@ -107,6 +107,43 @@ describe('task view: steps that ended without their own end event (SQLite read m
     expect(view.steps[0].completedAt).to.be.a('string');
   });
 
+  it('a step cut short by a cancel after a chain step (which makes no gateway call) still shows its call ending', async () => {
+    // The i-th call is not the i-th step's here: the step cut short is the last started, its call the task's last.
+    const id = newId();
+    const started = (stepId: string, index: number, tool: string) => ({ type: 'TaskStepStarted', data: { stepId, index, tool, argumentsHash: `0x${'1'.repeat(64)}`, argumentsJson: '{}', source: 'llm', idempotent: true } });
+    await record(`task-${id}`, [
+      { type: 'TaskSubmitted', actor, data: { instruction: 'read, then sleep' } },
+      { type: 'TaskStarted', data: { worker: 'w' } },
+      started('turn-0-call_a', 0, 'chain__read_contract'),
+      { type: 'TaskStepCompleted', data: { stepId: 'turn-0-call_a', resultHash: `0x${'2'.repeat(64)}`, resultJson: '{"result":[]}', isError: false } },
+      started('turn-1-call_b', 1, 'examples__echo'),
+      { type: 'TaskCancelled', actor, data: { reason: 'too slow' } },
+    ]);
+    const call = await recordCall(db.store, { tenant: 'acme', taskId: id, outcome: 'failed' });
+    expect(await rm.waitForPosition(call.position, 5000)).to.equal(true);
+    const view = (await rm.getTask('acme', id))!;
+    expect(view.steps.map((s) => [s.index, s.tool, s.status])).to.deep.equal([[0, 'chain__read_contract', 'completed'], [1, 'examples__echo', 'failed']]);
+    expect(view.steps[1]).to.deep.include({ toolCallId: call.id, error: { code: 'MCP_UPSTREAM_TIMEOUT', message: 'no answer in 30000 ms' } });
+  });
+
+  it('a step of a task still running whose call ended (the worker stopped mid-call, the step to be resumed) stays running', async () => {
+    // A drained worker's call ends DEPENDENCY_UNAVAILABLE and its run records nothing: the task is
+    // resumed (the step run again, or STEP_OUTCOME_UNKNOWN), so the call's end is not the step's.
+    const id = newId();
+    await record(`task-${id}`, [
+      { type: 'TaskSubmitted', actor, data: { instruction: 'sleep' } },
+      { type: 'TaskStarted', data: { worker: 'w' } },
+      { type: 'TaskStepStarted', data: { stepId: 'turn-0-call_a', index: 0, tool: 'examples__echo', argumentsHash: `0x${'1'.repeat(64)}`, argumentsJson: '{"text":"hi"}', source: 'llm', idempotent: true } },
+    ]);
+    const call = await recordCall(db.store, { tenant: 'acme', taskId: id, outcome: 'failed' });
+    expect(await rm.waitForPosition(call.position, 5000)).to.equal(true);
+    const view = (await rm.getTask('acme', id))!;
+    expect(view.status).to.equal('running');
+    expect(view.steps.map((s) => [s.index, s.tool, s.status])).to.deep.equal([[0, 'examples__echo', 'running']]);
+    expect(view.steps[0].error).to.equal(undefined);
+    expect(view.steps[0].completedAt).to.equal(undefined);
+  });
+
   it('an allowed decision alone adds no step (the step appears when it starts)', async () => {
     const id = newId();
     await record(`task-${id}`, [

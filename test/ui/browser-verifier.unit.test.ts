@@ -134,6 +134,28 @@ describe('in-browser proof verifier (ui/app/verify)', () => {
     expect(results[5].detail).to.contain(UNREACHABLE_RPC);
   });
 
+  // An auditor proving event X was shown only "✔ proof format: openmcp-proof/1" and the hash: a proof of
+  // another event of the operator's choosing passed as well, with nothing on screen naming the event proven.
+  it('names the event a file proves (id, type, stream, tenant) in "proof format", as the server does', async () => {
+    const proof = makeProof();
+    const e = proof.event;
+    const said = `openmcp-proof/1, event ${e.id} (${e.type}) of stream ${e.stream}, tenant ${e.tenant}`;
+    const server = await verifyProofFile(proof, { rpcUrl: UNREACHABLE_RPC });
+    expect(server[0]).to.deep.equal({ name: 'proof format', ok: true, detail: said });
+    expect((await m.verify.verifyProofInBrowser(proof, { rpcUrl: UNREACHABLE_RPC }))[0]).to.deep.equal(server[0]);
+  });
+
+  // The envelope's tenant is any text (DESIGN.md): one that reads as more of the line named another event than the one proven.
+  it('quotes a tenant that is not a plain name, so it cannot read as more of the line, as the server does', async () => {
+    const proof = makeProof();
+    proof.event.tenant = 'acme, and event 0193aaaa-0000-7000-8000-000000000000 (TaskCompleted)';
+    const server = await verifyProofFile(proof, { rpcUrl: UNREACHABLE_RPC });
+    expect(server[0].detail).to.match(/, tenant "acme, and event 0193aaaa-0000-7000-8000-000000000000 \(TaskCompleted\)"$/);
+    expect((await m.verify.verifyProofInBrowser(proof, { rpcUrl: UNREACHABLE_RPC }))[0]).to.deep.equal(server[0]);
+    proof.event.tenant = 'acme-eu.2';
+    expect((await verifyProofFile(proof, { rpcUrl: UNREACHABLE_RPC }))[0].detail).to.match(/, tenant acme-eu\.2$/);
+  });
+
   const tamperings: [string, (p: Record<string, any>) => void, string][] = [
     ['a changed payload', (p) => (p.event.data = { ...p.event.data, extra: 'x' }), 'event hash'],
     ['a changed stored hash', (p) => (p.event.hash = `0x${'0'.repeat(63)}1`), 'event hash'],

@@ -1,12 +1,12 @@
 import type { Cache } from '../../cache/port';
-import { responseCacheKey, saltedPromptCacheKey } from '../../cache/llm-response-keys';
+import { forgetTurnEntries, type TurnCacheEntries } from '../../cache/llm-response-keys';
 import { keyErasedNow } from '../../erasure/cached-subject-keys';
 import type { SubjectKeyStore } from '../../erasure/subject-key-store';
 
 export type ForgetTurnIfErasedDependencies = { tenant: string; cache: Cache; subjectKeys: SubjectKeyStore };
 
 /** A recorded turn's entries in the response cache: the key its salts are sealed under, and what rememberSaltedPrompt and infer wrote. */
-export type CachedTurnEntries = { kid: string; model: string; promptHash: string; saltedHash: string };
+export type CachedTurnEntries = TurnCacheEntries & { kid: string };
 
 /**
  * Once a hash-only turn whose salted promptHash (InferenceCompleted v8) is sealed under `kid` is
@@ -28,6 +28,6 @@ export type CachedTurnEntries = { kid: string; model: string; promptHash: string
 export async function forgetTurnIfErased(deps: ForgetTurnIfErasedDependencies, turn: CachedTurnEntries): Promise<'kept' | 'removed'> {
   const erased = await keyErasedNow(deps.subjectKeys, turn.kid).catch(() => true);
   if (!erased) return 'kept';
-  await deps.cache.del(saltedPromptCacheKey(deps.tenant, turn.saltedHash), responseCacheKey(deps.tenant, turn.model, turn.promptHash));
+  await forgetTurnEntries(deps.cache, deps.tenant, turn);
   return 'removed';
 }

@@ -3,6 +3,8 @@ import type { Hex } from '../../core/hex';
 import { payloadDigest } from '../../mcp/payload-hash';
 import type { Completion, CompletionRequest, LlmClient } from './port';
 import { wellFormed } from '../../core/well-formed';
+import { keyErasedNow } from '../../erasure/cached-subject-keys';
+import type { SubjectKeyStore } from '../../erasure/subject-key-store';
 
 /** `promptJson`: the canonical JSON `promptHash` is the SHA-256 of (promptDigest), for a salted hash of the same prompt. */
 export type InferResult = { completion: Completion; cached: boolean; latencyMs: number; promptHash: Hex; promptJson: string };
@@ -17,6 +19,14 @@ export { responseCacheKey, saltedPromptCacheKey, savedPrompt, type SavedPrompt }
 import { responseCacheKey, saltedPromptCacheKey, type SavedPrompt } from '../../cache/llm-response-keys';
 
 type CacheDeps = { tenant: string; cache?: Cache; cacheTtlMs?: number };
+
+/**
+ * What the response cache keeps under responseCacheKey: the completion, and, for an answer to a
+ * turn whose prompt is salted under a subject's data key (InferenceCompleted v8), that key's id
+ * (`kid`), so that a hit whose key is erased by then is not served (infer). An entry of an earlier
+ * release names no key.
+ */
+type CachedAnswer = Completion & { kid?: string };
 
 /** How long an answer is cached when no LLM_CACHE_TTL_MS is given. */
 const DEFAULT_TTL_MS = 24 * 3_600_000;
@@ -46,21 +56,36 @@ export async function rememberSaltedPrompt(deps: CacheDeps, req: Pick<Completion
  * same answer without a provider call. Only cacheable when temperature is 0 (otherwise a repeat is
  * not expected to be the same answer). Per tenant, because a hit is recorded (`cached: true`):
  * shared, it told one tenant that another had sent the same prompt.
+ * `kid`: the data key this turn's prompt is salted under (InferenceCompleted v8), kept beside the
+ * answer a miss caches. A hit whose answer names a key is served only once the key store itself
+ * (keyErasedNow, not a process's key cache; with `subjectKeys`) says that key is not erased: an
+ * answer cached for a turn whose subject was erased meanwhile (its worker takes it out only once it
+ * has recorded the turn, forgetTurnIfErased) is a miss, asked of the model, never a `cached: true`
+ * telling another submitter of the tenant that the erased subject sent that prompt. A key store
+ * that cannot say, or none given, counts as erased (a miss). One key store read per such hit.
  * The completion is well-formed text (wellFormed: a lone UTF-16 surrogate replaced with U+FFFD).
  */
-export async function infer(deps: { llm: LlmClient } & CacheDeps, req: CompletionRequest): Promise<InferResult> {
+export async function infer(deps: { llm: LlmClient; subjectKeys?: SubjectKeyStore } & CacheDeps, req: CompletionRequest, o: { kid?: string } = {}): Promise<InferResult> {
   const { hash, json } = promptDigest(req);
   const key = responseCacheKey(deps.tenant, req.model, hash);
   const useCache = cachesResponses(deps, req);
   const t0 = Date.now();
   if (useCache) {
     const hit = await deps.cache!.get(key).catch(() => undefined);
-    if (hit) return { completion: wellFormed(JSON.parse(hit) as Completion), cached: true, latencyMs: Date.now() - t0, promptHash: hash, promptJson: json };
+    if (hit) {
+      const { kid, ...completion } = wellFormed(JSON.parse(hit) as CachedAnswer);
+      // No key store to ask counts as erased too: never served unchecked.
+      const erased = kid !== undefined && (deps.subjectKeys === undefined || (await keyErasedNow(deps.subjectKeys, kid).catch(() => true)));
+      if (!erased) return { completion, cached: true, latencyMs: Date.now() - t0, promptHash: hash, promptJson: json };
+    }
   }
   // The model's text well-formed where it enters (a lone surrogate replaced with U+FFFD, see
   // wellFormed): what the task acts on, answers and records (InferenceCompleted, answerHash) is the same.
   const completion = wellFormed(await deps.llm.complete(req));
   const latencyMs = Date.now() - t0;
-  if (useCache) await deps.cache!.set(key, JSON.stringify(completion), deps.cacheTtlMs ?? DEFAULT_TTL_MS).catch(() => {});
+  if (useCache) {
+    const entry: CachedAnswer = o.kid === undefined ? completion : { ...completion, kid: o.kid };
+    await deps.cache!.set(key, JSON.stringify(entry), deps.cacheTtlMs ?? DEFAULT_TTL_MS).catch(() => {});
+  }
   return { completion, cached: false, latencyMs, promptHash: hash, promptJson: json };
 }

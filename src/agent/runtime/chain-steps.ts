@@ -1,7 +1,7 @@
 import type { FunctionFragment } from 'ethers';
 import { isHexAddress } from '../../core/address';
 import type { Hex } from '../../core/hex';
-import { prepareProposal, quoteFees, readContract, signAndSend, waitForTransaction, type ConfirmedTransaction, type SignedTransaction } from '../../web3/contract-calls';
+import { assertContractDeployed, prepareProposal, quoteFees, readContract, signAndSend, waitForTransaction, type ConfirmedTransaction, type SignedTransaction } from '../../web3/contract-calls';
 import { NonceManager } from '../../web3/nonce-manager';
 import { Web3Error } from '../../web3/web3-error';
 import { functionFacts, resolveFunction, type FunctionFacts } from '../../web3/contract-function';
@@ -309,6 +309,9 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
       await ctx.waitForChange(1_000);
     }
   }
+  // Prepared before a wait (an approval, a restart): its contract checked again before anything is
+  // signed, as a local chain restarted meanwhile holds none (a transfer to it would be mined as "success").
+  if (waiting || d.decision === 'require_approval') await ctx.timed(assertContractDeployed(reg, proposal.chainId, proposal.to));
   const nonces = noncesOf(ctx.deps);
   // The daily caps again, at the moment of sending and under one lock per tenant and agent (the
   // cache's: Redis across processes) until the transaction is booked and sent: checked only once, before an

@@ -14,7 +14,7 @@ import { traceLlmCall, traceToolCall } from '../../telemetry/component-spans';
 import { AgentError } from '../errors';
 import { cachesResponses, infer, rememberSaltedPrompt, responseCacheKey, saltedPromptCacheKey, savedPrompt } from '../llm/infer';
 import { forgetTurnIfErased } from '../llm/forget-turn-if-erased';
-import { forgetSaltedPrompts } from '../../cache/llm-response-keys';
+import { forgetSaltedPrompts, forgetTurnEntries } from '../../cache/llm-response-keys';
 import { estimateTokens } from '../llm/token-budget';
 import type { AssistantMessage, ChatMessage, Completion, CompletionRequest, ToolSpec } from '../llm/port';
 import { policyName, resolvePolicy } from '../policy/resolve-policy';
@@ -547,7 +547,9 @@ export class TaskRun {
         const req = { ...base, signal };
         let r;
         try {
-          r = await traceLlmCall(this.opts.model, () => infer({ llm, tenant: this.view.tenant, cache: this.deps.cache, cacheTtlMs: this.cacheTtlMs }, req));
+          // The key its prompt is salted under (below) is kept beside the answer: a hit on it once that key is erased is a miss.
+          const cacheDeps = { llm, tenant: this.view.tenant, cache: this.deps.cache, cacheTtlMs: this.cacheTtlMs, subjectKeys: this.deps.subjectKeys };
+          r = await traceLlmCall(this.opts.model, () => infer(cacheDeps, req, { kid: responseKey?.kid }));
         } catch (err) {
           // No answer, no usage to book: the reservation is freed.
           await hold?.settle(0, this.now()).catch((e) => this.deps.logger?.warn({ err: e, taskId: this.taskId }, 'token reservation not freed; it expires on its own'));
@@ -601,7 +603,10 @@ export class TaskRun {
           promptSeal,
         });
         // Recorded even when the answer is too large to keep: its tokens were paid for and count against the budgets.
-        await this.appendDone('InferenceCompleted', record.data, record.version, turnId);
+        await this.appendDone('InferenceCompleted', record.data, record.version, turnId).catch(async (err: unknown) => {
+          if (promptSeal && !unknownOutcome(err)) await this.forgetUnrecordedTurn(req, r.promptHash, promptSeal.hash, turn, err, r.cached);
+          throw err;
+        });
         if (promptSeal) await this.forgetIfErased(req, responseKey!.kid, r.promptHash, promptSeal.hash, turn);
         if (bookingFailed) throw this.notRecorded(bookingFailed.err, 'InferenceCompleted tokens');
         if (record.omitted) {
@@ -752,6 +757,40 @@ export class TaskRun {
       return undefined;
     });
     if (out === 'removed') this.deps.logger?.info?.({ taskId: this.taskId, turn, kid }, "the submitter's data key was erased while this turn was asked (or the key store could not say): its answer was taken out of the LLM response cache");
+  }
+
+  /**
+   * A turn whose entries infer and rememberSaltedPrompt put in the response cache, and whose
+   * InferenceCompleted is not recorded, for sure (`why`: the store or the catalog refused it, and
+   * the task fails; or the task ended, was taken over, or this run stopped before the append): no
+   * event names those entries, so no erasure could find them, and no run resumes this turn's salt.
+   * Its pointer (its own salt's) is taken out now, whatever the key's state. The answer too, a run
+   * resuming the task asking the model again for the turn, unless another turn may name it: one
+   * this turn was answered from (`cached`: the turn that cached it records it, or its own worker
+   * takes it out), or the run that took the task over (taken over, or by a worker of a newer
+   * release), which asks the very same prompt and is answered from it (its turn names it). Not after
+   * an append whose outcome is unknown (unknownOutcome): it may have been recorded, and the run that
+   * resumes the task finds the turn and its entries. A cache that fails is logged: they expire with
+   * LLM_CACHE_TTL_MS.
+   */
+  private async forgetUnrecordedTurn(req: Pick<CompletionRequest, 'model' | 'temperature'>, promptHash: string, saltedHash: string, turn: number, why: unknown, cached: boolean): Promise<void> {
+    const cacheDeps = { tenant: this.view.tenant, cache: this.deps.cache, cacheTtlMs: this.cacheTtlMs };
+    if (!cachesResponses(cacheDeps, req)) return;
+    const reason = why instanceof RunInterrupted ? why.why : why instanceof OpenMcpError ? why.code : String(why);
+    const anotherRun = why instanceof RunInterrupted && (why.why === 'taken-over' || why.why === 'newer-release');
+    const keepAnswer = cached || anotherRun;
+    const cache = this.deps.cache!;
+    const forgotten = keepAnswer ? cache.del(saltedPromptCacheKey(this.view.tenant, saltedHash)) : forgetTurnEntries(cache, this.view.tenant, { model: req.model, promptHash, saltedHash });
+    await forgotten.then(
+      () => this.deps.logger?.info?.({ taskId: this.taskId, turn, reason }, keepAnswer ? "a turn not recorded: its pointer was taken out of the LLM response cache (the answer is another turn's too)" : 'a turn not recorded: its answer was taken out of the LLM response cache'),
+      (err: unknown) =>
+        this.deps.logger?.warn(
+          { err, taskId: this.taskId, turn, reason },
+          keepAnswer
+            ? 'a turn not recorded, its pointer could not be taken out of the LLM response cache (the answer it names is kept for another turn): no event names the pointer, so no erasure can find it; it expires with LLM_CACHE_TTL_MS'
+            : 'a turn not recorded, whose answer could not be taken out of the LLM response cache: no event names it, so no erasure can find it; it expires with LLM_CACHE_TTL_MS',
+        ),
+    );
   }
 
   /**
@@ -1176,6 +1215,20 @@ export class TaskRun {
     const state = { status: this.view.status, stepCount: this.view.steps?.length ?? 0 };
     for (const draft of taskDecider.decide(command, state)) await this.append(draft.type, draft.data as Record<string, unknown>, draft.version);
   }
+}
+
+/**
+ * Whether an append that threw (appendDone) may have been recorded all the same: the store's
+ * answer lost (RunInterrupted 'unrecorded': an outage, or a driver's bare error, possibly after its
+ * commit): the run stops and is tried again. Anything else is a "not recorded" the run acts on: a
+ * refusal (an OpenMcpError other than DEPENDENCY_UNAVAILABLE: the catalog's validation,
+ * EVENT_TOO_LARGE, a conflict still there after the retries; the task fails), or the run
+ * interrupted before its attempt (the task ended, cancelled, taken over; stopped). (KurrentDB's
+ * KURRENTDB_FAILED on reading back an append it took is a refusal too: the task fails all the same,
+ * and the turn's entries going costs no more than a later miss.)
+ */
+function unknownOutcome(err: unknown): boolean {
+  return err instanceof RunInterrupted && err.why === 'unrecorded';
 }
 
 /** A model answer the log cannot hold whole (InferenceCompleted v2 with responseOmitted). */

@@ -9,8 +9,14 @@ export const Uuid = (message: string) => z.uuid(message).transform((v) => v.toLo
 /** Ids in paths are UUIDs (tasks, events, keys are UUIDv7); anything else is a 400 naming `params.id`. */
 export const UuidParams = z.strictObject({ id: Uuid('an id is a UUID') });
 
+/** What /docs says of a list's `cursor` (every list's, tool calls' own included). */
+export const CURSOR_DESCRIPTION = 'A cursor a previous page gave (its nextCursor), passed back unchanged with the same filters; absent: the first page';
+
+/** The query of a route that takes no parameters: any one is 400 naming it ("this route takes no query parameters"). */
+export const NoQuery = z.strictObject({});
+
 /** Cursors are opaque base64url tokens issued by a previous page. */
-export const Cursor = z.string().regex(/^[A-Za-z0-9_-]{1,1024}$/, 'a cursor from a previous page');
+export const Cursor = z.string().regex(/^[A-Za-z0-9_-]{1,1024}$/, 'a cursor from a previous page').describe(CURSOR_DESCRIPTION);
 
 /**
  * An integer query parameter from `min` to `max`: decimal digits (`-` first where `min` is
@@ -31,8 +37,36 @@ export const QueryInt = (min: number, max: number) =>
 
 export const Limit = QueryInt(1, 200).prefault(50);
 
-/** An ISO 8601 time with offset; normalised to UTC milliseconds. */
-export const IsoTime = z.iso.datetime({ offset: true, message: 'an RFC 3339 date-time with Z or an offset, such as 2026-12-06T23:00:00Z or 2026-12-07T00:00:00+01:00' }).transform((v) => new Date(v).toISOString());
+/** The RFC 3339 form IsoTime takes (Z or an offset; seconds required, any fraction). */
+const OFFSET_DATE_TIME = z.iso.datetime({ offset: true });
+
+/**
+ * The `%2B` form of a time whose offset's `+` a query string turned into a space
+ * (`?from=…T00:00:00+01:00` sent as written), when that form is one IsoTime takes; undefined
+ * otherwise (a time wrong in another way too is shown the form, not sent to a second refusal).
+ * @example plusReadAsSpace('2026-12-07T00:00:00 01:00') // '2026-12-07T00:00:00%2B01:00'
+ */
+function plusReadAsSpace(input: unknown): string | undefined {
+  const m = typeof input === 'string' ? /^(\S+) (\d\d:\d\d)$/.exec(input) : null;
+  return m && OFFSET_DATE_TIME.safeParse(`${m[1]}+${m[2]}`).success ? `${m[1]}%2B${m[2]}` : undefined;
+}
+
+/**
+ * An ISO 8601 time with offset; normalised to UTC milliseconds. Used in query strings, where an
+ * offset's unencoded `+` arrives as a space: that one is told to write `%2B`, not shown the `+01:00`
+ * form it already sent.
+ */
+export const IsoTime = z.iso
+  .datetime({
+    offset: true,
+    error: (issue) => {
+      const encoded = plusReadAsSpace(issue.input);
+      return encoded
+        ? `${String(issue.input)} has a space where its offset's + was: a + in a query string reads as a space, so percent-encode it, ${encoded} (or give the time in UTC, with Z)`
+        : 'an RFC 3339 date-time with Z or an offset, such as 2026-12-06T23:00:00Z or 2026-12-07T00:00:00+01:00';
+    },
+  })
+  .transform((v) => new Date(v).toISOString());
 
 /**
  * A list's `from` and `to` (IsoTime, both inclusive) the right way round: swapped bounds would

@@ -20,6 +20,11 @@ export const AuditEventView = z.object({
 });
 export type AuditEventViewOutput = z.infer<typeof AuditEventView>;
 
+/** An exclusive global position: the list starts after it. */
+const After = QueryInt(-1, Number.MAX_SAFE_INTEGER)
+  .optional()
+  .describe('Exclusive: the events after this global position (-1 or absent: from the first); poll with the position of the last event seen. Not with cursor');
+
 /** The cursor holds the position to go on from: with `after` too, one of them would be ignored. */
 const afterOrCursor = (q: { after?: number; cursor?: string }) => q.after === undefined || q.cursor === undefined;
 const AFTER_OR_CURSOR = { message: 'after or cursor, not both (the cursor holds the position)', path: ['after'] };
@@ -27,8 +32,7 @@ const AFTER_OR_CURSOR = { message: 'after or cursor, not both (the cursor holds 
 export const EventsQuery = z.strictObject({
   stream: z.string().regex(/^[a-z][a-z0-9]*-[A-Za-z0-9][A-Za-z0-9._:-]{0,190}$/, '<aggregate>-<id>').optional(),
   type: z.string().regex(/^[A-Z][A-Za-z0-9]{1,99}$/, 'a PascalCase event type').optional(),
-  /** Exclusive global position. */
-  after: QueryInt(-1, Number.MAX_SAFE_INTEGER).optional(),
+  after: After,
   limit: QueryInt(1, 1000).prefault(100),
   cursor: Cursor.optional(),
 }).refine(afterOrCursor, AFTER_OR_CURSOR);
@@ -39,7 +43,7 @@ export const EventPage = page(AuditEventView);
 /** The query of a list of events in position order (`after`, `limit`, `cursor`), with a list's own fields. */
 export const positionPageQuery = <T extends z.ZodRawShape>(own: T) =>
   z.strictObject({
-    after: QueryInt(-1, Number.MAX_SAFE_INTEGER).optional(),
+    after: After,
     limit: QueryInt(1, 1000).prefault(100),
     cursor: Cursor.optional(),
     ...own,

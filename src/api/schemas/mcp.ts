@@ -4,7 +4,7 @@ import { mcpServerLimitFields } from '../../../events/mcp.events';
 import { envProblems } from '../../mcp/upstream-env';
 import { headersProblems } from '../../mcp/upstream-headers';
 import { isUrlTemplate, urlTemplateProblem } from '../../mcp/upstream-url';
-import { QueryInt, Timestamp } from './common';
+import { NoQuery, QueryInt, Timestamp } from './common';
 
 const HTTP_URL = z.url({ protocol: /^https?$/ });
 
@@ -77,7 +77,7 @@ export type McpServerViewOutput = z.infer<typeof McpServerView>;
 export const McpServerList = z.object({ items: z.array(McpServerView) });
 
 /** The list is whole (no pages, no filters): a query parameter is refused, not ignored. */
-export const McpServerListQuery = z.strictObject({});
+export const McpServerListQuery = NoQuery;
 
 /**
  * A server id: a UUID (v7 before 2026-12-06, v5 since, always stored in lower case), taken in either

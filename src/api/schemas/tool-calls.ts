@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PAYLOAD_HASH_SCHEME } from '../../erasure/salted-hash';
-import { ErrorInfo, FROM_NOT_AFTER_TO, Hex32, IsoTime, Limit, page, Uuid, Timestamp } from './common';
+import { CURSOR_DESCRIPTION, ErrorInfo, FROM_NOT_AFTER_TO, Hex32, IsoTime, Limit, page, Uuid, Timestamp } from './common';
 
 export const ToolCallStatus = z.enum(['requested', 'completed', 'failed']);
 
@@ -43,7 +43,7 @@ export const ToolCallListQuery = z.strictObject({
   to: IsoTime.optional().describe('requestedAt at or before'),
   limit: Limit,
   // Longer than other lists' cursors: it keeps how `tool` was read (its name and the tool it resolved to).
-  cursor: z.string().regex(/^[A-Za-z0-9_-]{1,4096}$/, 'a cursor from a previous page').optional(),
+  cursor: z.string().regex(/^[A-Za-z0-9_-]{1,4096}$/, 'a cursor from a previous page').describe(CURSOR_DESCRIPTION).optional(),
 }).refine(...FROM_NOT_AFTER_TO);
 export type ToolCallListQueryInput = z.input<typeof ToolCallListQuery>;
 

@@ -1,6 +1,7 @@
 import type { KafkaConfig } from 'kafkajs';
 import { UnavailableError } from '../../core/errors';
-import { KAFKA_SASL_SETTINGS, KAFKA_TLS_SETTINGS } from '../../core/kafka-security-settings';
+import { KAFKA_OAUTHBEARER_SETTINGS, KAFKA_SASL_SETTINGS, KAFKA_TLS_SETTINGS } from '../../core/kafka-security-settings';
+import { OAuthTokenError } from '../../core/oauth-client-credentials';
 
 /** Node's codes of a certificate not verified (UNABLE_TO_…, SELF_SIGNED_…, CERT_…, ERR_TLS_…) and of a failed handshake (EPROTO, ERR_SSL_…). */
 const TLS_CODE = /^(UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|CERT_|ERR_TLS_|ERR_SSL_|EPROTO$)/;
@@ -23,10 +24,17 @@ function chain(err: unknown): { name?: string; type?: string; code?: string; mes
  */
 export function kafkaConnectError(err: unknown, kafka: Pick<KafkaConfig, 'brokers' | 'ssl' | 'sasl'>): UnavailableError | undefined {
   const errors = chain(err);
+  // The token endpoint's refusal or absence (OAUTHBEARER), said already with the settings to check.
+  const token = errors.find((e): e is OAuthTokenError => e instanceof OAuthTokenError);
+  if (token) return token;
   const where = Array.isArray(kafka.brokers) ? kafka.brokers.join(',') : 'the brokers';
+  const oauthBearer = (kafka.sasl as { mechanism?: string } | undefined)?.mechanism === 'oauthbearer';
   const sasl = errors.find((e) => e.name === 'KafkaJSSASLAuthenticationError' || /SASL/.test(e.type ?? ''));
   if (sasl) {
-    return new UnavailableError('kafka', `the brokers at ${where} refused this client's SASL authentication: ${sasl.message}; check ${KAFKA_SASL_SETTINGS} (the mechanism must be one the brokers enable, the user must exist on them with that password)`, err);
+    const check = oauthBearer
+      ? `KAFKA_SASL_MECHANISM, ${KAFKA_OAUTHBEARER_SETTINGS} (the brokers must enable OAUTHBEARER and take tokens of that provider)`
+      : `${KAFKA_SASL_SETTINGS} (the mechanism must be one the brokers enable, the user must exist on them with that password)`;
+    return new UnavailableError('kafka', `the brokers at ${where} refused this client's SASL authentication: ${sasl.message}; check ${check}`, err);
   }
   const tls = errors.find((e) => (e.code && TLS_CODE.test(e.code)) || /\b(SSL|TLS)\b|certificate/i.test(e.message ?? ''));
   if (tls) {
@@ -41,6 +49,17 @@ export function kafkaConnectError(err: unknown, kafka: Pick<KafkaConfig, 'broker
   // A TLS listener closes a connection in clear at its first bytes, a SASL one at its first request
   // before authentication: what the client lacks is the likely cause, a broker going down the other.
   const closed = errors.find((e) => e.name === 'KafkaJSConnectionClosedError');
+  // Kafka refuses a token by answering RFC 7628's JSON error as a challenge (`{"status":"invalid_token"}`),
+  // to be ended by the client. kafkajs reads no challenge: it takes itself for authenticated, sends
+  // its next request, and the broker closes the connection on it. That close is all there is to see.
+  if (closed && oauthBearer) {
+    const tls = kafka.ssl ? '' : '; a listener that takes TLS closes a client in clear too: if theirs does, set KAFKA_SSL=on (or KAFKA_SSL_CA_FILE)';
+    return new UnavailableError(
+      'kafka',
+      `the brokers at ${where} closed the connection once this client had sent its OAUTHBEARER token (${closed.message}): Kafka does so when it refuses the token (kafkajs does not read its reason), as does a broker going down; check that the brokers take tokens of KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL's provider (their listener's sasl.oauthbearer.jwks.endpoint.url, expected audience and issuer), that KAFKA_SASL_OAUTHBEARER_SCOPE asks what they expect, and KAFKA_SASL_OAUTHBEARER_EXTENSIONS (Confluent Cloud: logicalCluster, identityPoolId)${tls}`,
+      err,
+    );
+  }
   const lacking = [!kafka.ssl && `KAFKA_SSL=on (or KAFKA_SSL_CA_FILE) for TLS`, !kafka.sasl && `${KAFKA_SASL_SETTINGS} for SASL`].filter(Boolean);
   if (closed && lacking.length) {
     const neither = lacking.length === 2 ? 'TLS or SASL does so to a client that speaks neither' : kafka.ssl ? 'SASL does so to a client that does not authenticate' : 'TLS does so to a client in clear';

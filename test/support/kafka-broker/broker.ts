@@ -43,7 +43,10 @@ export type KafkaBrokerOptions = {
   /**
    * Require SASL authentication (Kafka's SASL_PLAINTEXT / SASL_SSL listener): a connection may
    * send ApiVersions, SaslHandshake and SaslAuthenticate until it has authenticated; any other
-   * request, or a failed authentication, closes it, as Kafka does.
+   * request, or a failed authentication, closes it, as Kafka does. OAUTHBEARER takes the tokens
+   * `verifyToken` takes (the test token endpoint's); another is answered with RFC 7628's JSON error
+   * as a challenge, which kafkajs does not read: it sends its next request as if authenticated, and
+   * the connection is closed on it (Kafka answers that request with an error first, then closes).
    */
   sasl?: SaslServerOptions;
 };
@@ -286,7 +289,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
       // 33 UNSUPPORTED_SASL_MECHANISM; 34 ILLEGAL_SASL_STATE after authentication, and on a listener
       // without SASL (Kafka answers a SaslHandshake there so, from its request handler).
       const error = !options.sasl || (auth.authenticated && auth.exchange) ? 34 : offered ? 0 : 33;
-      if (offered && !error) auth.exchange = saslExchange(offered, options.sasl!.users);
+      if (offered && !error) auth.exchange = saslExchange(offered, options.sasl!.users, undefined, options.sasl);
       w.int16(error).array(enabled, (x, m) => x.string(m));
       return error !== 0;
     }

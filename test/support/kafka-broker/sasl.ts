@@ -1,12 +1,20 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 
-export type SaslMechanism = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+export type SaslMechanism = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'OAUTHBEARER';
 
 export type SaslServerOptions = {
   /** The mechanisms SaslHandshake offers (Kafka's `sasl.enabled.mechanisms`). */
   mechanisms: SaslMechanism[];
   /** Users and their passwords (for SCRAM, as `kafka-configs --alter --add-config 'SCRAM-SHA-256=[password=…]'` stores them). */
   users: Record<string, string>;
+  /**
+   * OAUTHBEARER: the principal (the token's subject) of a bearer token the brokers accept, undefined
+   * for one they refuse (Kafka's `sasl.oauthbearer.jwks.endpoint.url` validator: its issuer's
+   * signature, not expired); the test token endpoint's `verify`.
+   */
+  verifyToken?: (token: string) => string | undefined;
+  /** OAUTHBEARER: the SASL extensions each accepted client sent (RFC 7628 §3.1: `key=value` after the token), in order. */
+  extensionsSeen?: Record<string, string>[];
 };
 
 /** One step of an exchange: the bytes to answer, an error to answer instead (the exchange fails), and whether it is complete. */
@@ -22,8 +30,39 @@ const failed = (mechanism: string) => `Authentication failed during authenticati
 export type ScramRandom = { nonce(): string; salt(): Buffer };
 const random: ScramRandom = { nonce: () => randomBytes(18).toString('base64'), salt: () => randomBytes(16) };
 
-export function saslExchange(mechanism: SaslMechanism, users: Record<string, string>, scramRandom: ScramRandom = random): SaslExchange {
+export function saslExchange(mechanism: SaslMechanism, users: Record<string, string>, scramRandom: ScramRandom = random, o: Pick<SaslServerOptions, 'verifyToken' | 'extensionsSeen'> = {}): SaslExchange {
+  if (mechanism === 'OAUTHBEARER') return oauthBearer(o.verifyToken ?? (() => undefined), o.extensionsSeen);
   return mechanism === 'PLAIN' ? plain(users) : scram(mechanism, users, scramRandom);
+}
+
+const SOH = '\x01';
+
+/**
+ * RFC 7628 (OAUTHBEARER), server side as Kafka's OAuthBearerSaslServer: the client's initial response
+ * `n,[a=authzid],` SOH `auth=Bearer <token>` [SOH `key=value`]… SOH SOH. A token the validator takes:
+ * answered with nothing, done. Another: answered, with no error yet, with the JSON error of §3.2.2
+ * (`{"status":"invalid_token"}`), and the exchange waits for the client's SOH alone (§3.2.3), which
+ * Kafka then fails with that JSON as its message (SASL_AUTHENTICATION_FAILED). A malformed message:
+ * failed at once, with Kafka's generic text.
+ */
+function oauthBearer(verify: (token: string) => string | undefined, seen?: Record<string, string>[]): SaslExchange {
+  let refusal: string | undefined;
+  return {
+    step(bytes) {
+      const message = bytes.toString('utf8');
+      if (refusal) return { reply: Buffer.alloc(0), error: message === SOH ? refusal : failed('OAUTHBEARER'), done: true };
+      const parts = message.match(/^n,(?:a=[^,]*)?,\x01(.*)\x01\x01$/s)?.[1]?.split(SOH);
+      const pairs = parts?.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const);
+      const auth = pairs?.find(([k]) => k === 'auth')?.[1].match(/^Bearer ([\x21-\x7e]+)$/)?.[1];
+      if (!pairs || !auth || pairs.some(([k]) => !/^[A-Za-z]+$/.test(k))) return { reply: Buffer.alloc(0), error: failed('OAUTHBEARER'), done: true };
+      if (!verify(auth)) {
+        refusal = JSON.stringify({ status: 'invalid_token' });
+        return { reply: Buffer.from(refusal), done: false };
+      }
+      seen?.push(Object.fromEntries(pairs.filter(([k]) => k !== 'auth')));
+      return { reply: Buffer.alloc(0), done: true };
+    },
+  };
 }
 
 /** RFC 4616: `authzid \0 authcid \0 password`, answered with nothing. */

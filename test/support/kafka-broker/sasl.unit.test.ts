@@ -62,3 +62,44 @@ describe('test Kafka broker: SASL SCRAM server (RFC 5802, RFC 7677)', () => {
     });
   }
 });
+
+/**
+ * The test broker's OAUTHBEARER server against RFC 7628's messages: the kafkajs tests see only what
+ * kafkajs does with them (it reads no challenge), not that the server answers as Kafka does.
+ */
+describe('test Kafka broker: SASL OAUTHBEARER server (RFC 7628)', () => {
+  const verifyToken = (t: string) => (t === 'good-token' ? 'gateway' : undefined);
+  const exchange = (seen?: Record<string, string>[]) => saslExchange('OAUTHBEARER', {}, undefined, { verifyToken, extensionsSeen: seen });
+  const initial = (token: string, ext = '') => Buffer.from(`n,,\x01auth=Bearer ${token}${ext}\x01\x01`);
+
+  it('takes a token the validator takes, answering nothing; the extensions are kept', () => {
+    const seen: Record<string, string>[] = [];
+    const step = exchange(seen).step(initial('good-token', '\x01logicalCluster=lkc-1\x01identityPoolId=pool-2'));
+    expect(step).to.deep.equal({ reply: Buffer.alloc(0), done: true });
+    expect(seen).to.deep.equal([{ logicalCluster: 'lkc-1', identityPoolId: 'pool-2' }]);
+  });
+
+  it('another token: the JSON error as a challenge (no error yet), then SASL_AUTHENTICATION_FAILED with it once the client sends its SOH (§3.2.3)', () => {
+    const x = exchange();
+    const challenge = x.step(initial('expired-token'));
+    expect(challenge.error).to.equal(undefined);
+    expect(challenge.done).to.equal(false);
+    expect(JSON.parse(challenge.reply.toString())).to.deep.equal({ status: 'invalid_token' });
+    const end = x.step(Buffer.from('\x01'));
+    expect(end).to.deep.equal({ reply: Buffer.alloc(0), error: '{"status":"invalid_token"}', done: true });
+  });
+
+  for (const [name, message] of [
+    ['no gs2 header', '\x01auth=Bearer good-token\x01\x01'],
+    ['no auth key', 'n,,\x01token=good-token\x01\x01'],
+    ['a scheme other than Bearer', 'n,,\x01auth=Basic good-token\x01\x01'],
+    ['no closing SOH SOH', 'n,,\x01auth=Bearer good-token'],
+    ['an extension key not of letters', 'n,,\x01auth=Bearer good-token\x01bad_key=1\x01\x01'],
+  ]) {
+    it(`refuses a malformed initial response (${name}) at once, with Kafka's generic text`, () => {
+      const step = exchange().step(Buffer.from(message));
+      expect(step.error).to.match(/invalid credentials with SASL mechanism OAUTHBEARER/);
+      expect(step.done).to.equal(true);
+    });
+  }
+});

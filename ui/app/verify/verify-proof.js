@@ -82,13 +82,17 @@ export async function verifyProofInBrowser(proof, opts) {
   };
 
   const problem = formatProblem(proof);
-  add('proof format', !problem, problem ?? PROOF_FORMAT);
   if (problem) {
+    add('proof format', false, problem);
     for (const name of PROOF_CHECKS.slice(1)) add(name, false, 'not checked: the file is not a valid proof');
     return results;
   }
   const p = /** @type {any} */ (proof);
   const event = p.event;
+  // Which event is proven: a proof of another event passes every check too (the server's twin: src/proofs/verify-proof.ts).
+  // id, type and stream have fixed shapes; the tenant is any text, quoted unless a plain name (letters, digits, . _ -), or it could read as more of the line.
+  const tenant = /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(event.tenant) ? event.tenant : JSON.stringify(event.tenant);
+  add('proof format', true, `${PROOF_FORMAT}, event ${event.id} (${event.type}) of stream ${event.stream}, tenant ${tenant}`);
 
   const computed = await computeEventHash(event).catch((/** @type {Error} */ err) => `error: ${err.message}`);
   add('event hash', computed === event.hash, computed === event.hash ? computed : `envelope hashes to ${computed}, file says ${event.hash}`);
