@@ -5,7 +5,7 @@ import { reportCliError, stdout, type Writer } from './tasks';
 /**
  * `openmcp tasks cancel <id> [--reason R]`: `POST /v1/tasks/:id/cancel` (a repeat answers
  * `cancelled` again and records nothing). Returns the exit code: 1 with the error (a task that
- * completed or failed already is `CONFLICT`, saying so).
+ * completed or failed already is `INVALID_TRANSITION`, saying so).
  */
 export async function runTasksCancel(client: OpenMcpClient, id: string, o: { reason?: string } = {}, out: Writer = stdout): Promise<number> {
   try {

@@ -98,5 +98,20 @@ describe('CLI tasks approve, reject, cancel (and show of a task waiting for appr
     expect((await h.store.readStream(`task-${id}`)).at(-1)!.data).to.deep.equal({ reason: 'wrong amount' });
     expect(await runTasksCancel(client, '01900000-0000-7000-8000-000000000000', {}, out)).to.equal(1);
     expect(lines[1]).to.match(/^error NOT_FOUND: /);
+    expect(await runTasksDecide(client, '01900000-0000-7000-8000-000000000000', { hash: HASH, decision: 'approve' }, out)).to.equal(1);
+    expect(lines[2]).to.match(/^error NOT_FOUND: /);
+  });
+
+  it('tasks cancel of a task that ended exits 1 naming INVALID_TRANSITION and why; the submitter approving under four-eyes exits 1 with APPROVAL_SELF_NOT_ALLOWED (403)', async () => {
+    const waitingId = await waiting({ required: 1, selfApproval: false });
+    expect(await runTasksDecide(client, waitingId, { hash: HASH, decision: 'approve' }, out)).to.equal(1);
+    expect(lines[0]).to.match(/^error APPROVAL_SELF_NOT_ALLOWED: .*may reject it, not approve it/);
+    expect(await runTasksDecide(client, waitingId, { hash: HASH, decision: 'reject' }, out)).to.equal(0);
+    const stream = `task-${waitingId}`;
+    const worker = { tenant: 'acme', actor: { kind: 'agent' as const, id: 'worker-1' } };
+    await handleCommand({ store: h.store, catalog }, { decider: taskDecider, stream, command: { type: 'FailTask', error: { code: 'APPROVAL_REJECTED', message: 'rejected' } }, metadata: worker });
+    lines = [];
+    expect(await runTasksCancel(client, waitingId, {}, out)).to.equal(1);
+    expect(lines[0]).to.match(/^error INVALID_TRANSITION: the task is failed already: only a submitted or running task can be cancelled/);
   });
 });
