@@ -4,6 +4,7 @@ import { newId } from '../../src/core/ids';
 import type { Dialect } from '../projections/support';
 import { projectedReadModels } from './support';
 import { tasksProjection, type TaskDoc } from '../../projections/tasks.projection';
+import { rebuildProjection } from '../../src/cli/projections';
 
 const actor = { kind: 'user' as const, id: 'u' };
 const agent = { kind: 'agent' as const, id: 'agent-1' };
@@ -101,6 +102,16 @@ function suite(dialect: Dialect) {
       const id = newId();
       await record(`task-${id}`, [...waiting, { type: 'ApprovalGranted', data: { proposalHash: HASH } }, held(OTHER)]);
       expect((await t.rm.getTask('acme', id))!.awaitingApproval).to.equal(undefined);
+    });
+
+    it('a task that waits since before the upgrade (projected without the column) shows it after openmcp projections rebuild tasks', async () => {
+      const id = newId();
+      await record(`task-${id}`, waiting);
+      // As the release before left it: the row without approvals_json.
+      await t.db.knex('rm_tasks').where('id', id).update({ approvals_json: null });
+      expect((await t.rm.getTask('acme', id))!.awaitingApproval).to.equal(undefined);
+      await rebuildProjection({ knex: t.db.knex, store: t.db.store }, 'tasks');
+      expect((await t.rm.getTask('acme', id))!.awaitingApproval?.map((a) => [a.proposalHash, a.stepIndex, a.reason])).to.deep.equal([[HASH, 0, REASON]]);
     });
 
     it('a redelivered request after its approval changes nothing (replay-safe)', async () => {
