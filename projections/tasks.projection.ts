@@ -5,6 +5,7 @@ import { alreadyApplied } from './stream-revision';
 import type { SealedAnswer } from '../src/core/sealed-answer';
 import type { SealedPayload } from '../src/erasure/sealed-payload';
 import type { PayloadHashScheme } from '../src/erasure/salted-hash';
+import { APPROVAL_EVENT_TYPES, evolveTaskApprovals, type TaskApprovalDoc } from './task-approvals';
 
 /** A task's status in the read models (a task that exists has had its first event). */
 export type { TaskStatus };
@@ -31,13 +32,15 @@ export type TaskDoc = {
   /** TaskCompleted v2: the answer sealed to the task's answerRecipient (ciphertext only). */
   sealedAnswer?: SealedAnswer;
   error?: { code: string; message: string };
+  /** Transaction proposals the policy held for a human while the task runs (task-approvals.ts); none once it ends. */
+  approvals?: TaskApprovalDoc[];
   createdAt: string;
   updatedAt: string;
   revision: number;
   position: number;
 };
 
-const TYPES = new Set(['TaskSubmitted', 'TaskStarted', 'TaskCompleted', 'TaskFailed', 'TaskCancelled']);
+const TYPES = new Set<string>(['TaskSubmitted', 'TaskStarted', 'TaskCompleted', 'TaskFailed', 'TaskCancelled', ...APPROVAL_EVENT_TYPES]);
 
 type D = Record<string, unknown>;
 
@@ -45,7 +48,16 @@ function advance(doc: TaskDoc, e: RecordedEvent, patch: Partial<TaskDoc>): TaskD
   return { ...doc, ...patch, updatedAt: e.occurredAt, revision: e.revision, position: e.position };
 }
 
-/** The task list and task detail read model, one document per `task-<id>` stream. */
+/** The task's end: nothing waits for an approval any more (cancelled, failed — a TASK_TIMEOUT too — or completed). */
+const ENDED: Partial<TaskDoc> = { approvals: undefined };
+
+/**
+ * The task list and task detail read model, one document per `task-<id>` stream. It also keeps
+ * the proposals waiting for approval (the approval events and the step ends that settle them):
+ * every event it handles advances the document's revision, even one that changes nothing shown,
+ * since a reader waits for a task view of the revision of any event this projection handles
+ * (SqlReadModels' cacheShows); `updatedAt` moves only with the proposals it keeps.
+ */
 export const tasksProjection: DocumentProjection<TaskDoc> = {
   name: 'tasks',
   canHandle: (e) => TYPES.has(e.type) && e.stream.startsWith('task-'),
@@ -77,13 +89,17 @@ export const tasksProjection: DocumentProjection<TaskDoc> = {
       case 'TaskStarted':
         return advance(current, e, { status: 'running' });
       case 'TaskCompleted':
-        return advance(current, e, { status: 'completed', output: d.output, outputHash: d.outputHash as string | undefined, sealedAnswer: d.sealedAnswer as SealedAnswer | undefined });
+        return advance(current, e, { ...ENDED, status: 'completed', output: d.output, outputHash: d.outputHash as string | undefined, sealedAnswer: d.sealedAnswer as SealedAnswer | undefined });
       case 'TaskFailed':
-        return advance(current, e, { status: 'failed', error: d.error as TaskDoc['error'] });
+        return advance(current, e, { ...ENDED, status: 'failed', error: d.error as TaskDoc['error'] });
       case 'TaskCancelled':
-        return advance(current, e, { status: 'cancelled' });
-      default:
-        return current;
+        return advance(current, e, { ...ENDED, status: 'cancelled' });
+      default: {
+        const before = current.approvals ?? [];
+        const after = current.status === 'submitted' || current.status === 'running' ? evolveTaskApprovals(before, e) : before;
+        if (after === before) return { ...current, revision: e.revision, position: e.position };
+        return advance(current, e, { approvals: after.length ? [...after] : undefined });
+      }
     }
   },
 };

@@ -111,6 +111,27 @@ export function addClientCommands(program: Command): void {
       const { runTasksShow } = require('./tasks') as typeof import('./tasks');
       process.exitCode = await runTasksShow(client(), id, o);
     });
+  tasks
+    .command('cancel')
+    .description('cancel a task (POST /v1/tasks/:id/cancel); a repeat answers cancelled again')
+    .argument('<id>', 'task id')
+    .option('--reason <text>', 'why, kept in TaskCancelled')
+    .action(async (id: string, o: { reason?: string }) => {
+      const { runTasksCancel } = require('./tasks-decide') as typeof import('./tasks-decide');
+      process.exitCode = await runTasksCancel(client(), id, o);
+    });
+  for (const decision of ['approve', 'reject'] as const) {
+    tasks
+      .command(decision)
+      .description(`${decision} a transaction the task waits on (POST /v1/tasks/:id/approvals); tasks show lists the hashes waiting`)
+      .argument('<id>', 'task id')
+      .requiredOption('--hash <proposalHash>', 'the proposal hash to decide (awaitingApproval in tasks show)')
+      .option('--comment <text>', 'kept in the approval event')
+      .action(async (id: string, o: { hash: string; comment?: string }) => {
+        const { runTasksDecide } = require('./tasks-decide') as typeof import('./tasks-decide');
+        process.exitCode = await runTasksDecide(client(), id, { ...o, decision });
+      });
+  }
 
   tasks
     .command('answer')

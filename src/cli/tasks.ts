@@ -88,6 +88,12 @@ export async function runTasksShow(client: OpenMcpClient, id: string, o: { json?
     if (t.output !== undefined) out(`output: ${printableJson(t.output)}`);
     if (t.outputHash) out(`output hash: ${t.outputHash}`);
     if (t.error) out(`error ${t.error.code}: ${printable(t.error.message)}`);
+    for (const a of t.awaitingApproval ?? []) {
+      const step = a.stepIndex === undefined ? a.stepId : `${a.stepIndex}${a.tool ? ` (${a.tool})` : ''}`;
+      const count = a.approvals ? `, ${a.approvals.given} of ${a.approvals.required} approvals${a.approvals.selfApproval ? '' : ', not the submitter'}` : '';
+      out(printable(`waiting for approval since ${a.requestedAt}: step ${step}, rule ${a.rule}${a.reason ? `: ${a.reason}` : ''}${count}`));
+      out(`  openmcp tasks approve ${t.id} --hash ${a.proposalHash}   (or tasks reject)`);
+    }
     return 0;
   } catch (err) {
     return reportCliError(err, out);

@@ -12,6 +12,21 @@ export type Page<T> = { items: T[]; nextCursor?: string };
 
 export type { TaskStatus };
 
+/** What a step waiting for a human shows: the hash `POST /v1/tasks/:id/approvals` takes, why, and since when. */
+export type StepApprovalView = {
+  proposalHash: string;
+  /** The policy rule that holds it, e.g. `method.approvalAbove`. */
+  rule: string;
+  /** The policy's reason (absent for a proposal whose decision was recorded without one). */
+  reason?: string;
+  requestedAt: string;
+  /** Several approvers, or not the task's submitter (four-eyes): how many are needed and how many approved. */
+  approvals?: { required: number; given: number; selfApproval: boolean };
+};
+
+/** A proposal of the task waiting for approval, with the step that proposes it. */
+export type TaskApprovalView = StepApprovalView & { stepId: string; stepIndex?: number; tool?: string };
+
 export type TaskStepView = {
   index: number;
   tool: string;
@@ -30,6 +45,8 @@ export type TaskStepView = {
   latencyMs?: number;
   startedAt?: string;
   completedAt?: string;
+  /** The step's transaction waits for a human (the step stays `running`). */
+  awaitingApproval?: StepApprovalView;
 };
 
 export type TaskView = {
@@ -54,6 +71,8 @@ export type TaskView = {
   /** TaskCompleted v2: the answer sealed to the task's answerRecipient (docs/agent.md "Sealed answers"). */
   sealedAnswer?: SealedAnswer;
   error?: { code: string; message: string };
+  /** Present while the task waits for a human: each proposal to approve or reject (docs/policy.md, "Approvals"). */
+  awaitingApproval?: TaskApprovalView[];
   createdAt: string;
   updatedAt: string;
   /** Revision of the last task event applied. */

@@ -106,6 +106,8 @@ export const projectionSchemas: Record<string, {
         t.string('output_hash', 66);
         longText(knex, t, 'sealed_answer_json');
         t.text('error_json');
+        // Proposals waiting for approval (migrations/20261211080000_task_approvals.ts).
+        t.text('approvals_json');
         t.string('created_at', 24).notNullable();
         t.string('updated_at', 24).notNullable();
         t.integer('revision').notNullable();

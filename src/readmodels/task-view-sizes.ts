@@ -19,7 +19,7 @@ export async function taskViewSizes(db: Knex, t: ReadModelTables, tenant: string
   const sizes = new Map<string, number>();
   for (const part of chunks([...new Set(ids)], 500)) {
     const [tasks, ...parts] = await Promise.all([
-      db(t.tasks).where('tenant', tenant).whereIn('id', part).groupBy('id').select('id', lengths(db, ['instruction', 'instruction_sealed', 'output_json', 'sealed_answer_json', 'error_json'])),
+      db(t.tasks).where('tenant', tenant).whereIn('id', part).groupBy('id').select('id', lengths(db, ['instruction', 'instruction_sealed', 'output_json', 'sealed_answer_json', 'error_json', 'approvals_json'])),
       db(t.taskSteps).whereIn('task_id', part).groupBy('task_id').select('task_id', lengths(db, ['arguments_json', 'arguments_sealed'])),
       db(t.taskStepRuns).whereIn('task_id', part).groupBy('task_id').select('task_id', lengths(db, ['arguments_json', 'result_json', 'error_json'])),
       db(t.toolCalls).whereIn('task_id', part).groupBy('task_id').select('task_id', lengths(db, ['arguments_json', 'result_json', 'error_json'])),

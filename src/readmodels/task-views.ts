@@ -6,7 +6,7 @@ import { chunks, parseJson } from '../../projections/sql-rows';
 import type { TaskDoc } from '../../projections/tasks.projection';
 import { UNSTARTED_INDEX, type StepRunDoc } from '../../projections/task-steps.projection';
 import { stepRunFromRow } from '../../projections/task-steps.sql';
-import type { TaskStepView, TaskView } from './port';
+import type { StepApprovalView, TaskApprovalView, TaskStepView, TaskView } from './port';
 import type { SealedPayload } from '../erasure/sealed-payload';
 import type { ReadModelTables } from '../../projections/tables';
 
@@ -112,7 +112,34 @@ export function assembleTaskView(doc: TaskDoc, steps: StepRow[], calls: ToolCall
   if (doc.outputHash !== undefined) view.outputHash = doc.outputHash;
   if (doc.sealedAnswer !== undefined) view.sealedAnswer = doc.sealedAnswer;
   if (doc.error !== undefined) view.error = doc.error;
+  const waiting = awaitingApproval(doc, byIndex, view.steps);
+  if (waiting.length) view.awaitingApproval = waiting;
   return view;
+}
+
+/**
+ * The task's proposals still waiting for a human, each also on its step's view. Only while the
+ * task runs: its end settles them all (the projection drops them too), and only once asked
+ * (ApprovalRequested): a policy decision alone is not yet a request.
+ */
+function awaitingApproval(doc: TaskDoc, byIndex: Map<number, StepRunDoc>, steps: TaskStepView[]): TaskApprovalView[] {
+  if (doc.status !== 'submitted' && doc.status !== 'running') return [];
+  const indexOf = new Map([...byIndex].map(([i, r]) => [r.stepId, i]));
+  return (doc.approvals ?? []).flatMap((a) => {
+    if (a.status !== 'pending' || a.requestedAt === undefined) return [];
+    const onStep: StepApprovalView = { proposalHash: a.proposalHash, rule: a.rule, requestedAt: a.requestedAt };
+    if (a.reason !== undefined) onStep.reason = a.reason;
+    if (a.approvals) onStep.approvals = a.approvals;
+    const out: TaskApprovalView = { proposalHash: a.proposalHash, stepId: a.stepId, rule: a.rule, ...(a.reason !== undefined ? { reason: a.reason } : {}), requestedAt: a.requestedAt };
+    const i = indexOf.get(a.stepId);
+    if (i !== undefined) {
+      out.stepIndex = i;
+      out.tool = steps[i].tool;
+      steps[i].awaitingApproval = onStep;
+    }
+    if (a.approvals) out.approvals = a.approvals;
+    return [out];
+  });
 }
 
 /** Full views of the given tasks in four queries per chunk (tasks, steps, step runs, tool calls). */

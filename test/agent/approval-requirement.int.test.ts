@@ -19,6 +19,7 @@ import { openKnex } from '../../src/db/knex';
 import { migrateLatest } from '../../migrations';
 import { NonceManager } from '../../src/web3/nonce-manager';
 import type { ChainRegistry } from '../../src/web3/chain-registry';
+import { tasksProjection, type TaskDoc } from '../../projections/tasks.projection';
 import { MemoryCache, MemoryCheckpointStore, ended, ofType, openStore, startChainFixture, submitTask, user, waitForTask, type ChainFixture } from './support/agent-fixture';
 
 const RUNTIME_KEY = '0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba' as const;
@@ -79,6 +80,12 @@ describe('agent runtime: a changed `approvals` reaches proposals already waiting
   const transfer = (to: string, amount: string) => ({ tool: 'chain__send_transaction', arguments: { chainId: fx.chain.chainId, contract: 'DemoToken', method: 'transfer', args: [to, amount] } });
   const hashOf = (e: RecordedEvent) => (e.data as { proposalHash: string }).proposalHash;
   const decide = (tenant: string, id: string, proposalHash: string, actor: Actor, decision: 'approve' | 'reject' = 'approve') => approvals.decide({ tenant, actor, taskId: id, proposalHash, decision });
+  /** What the tasks read model makes of the stream (GET /v1/tasks/:id awaitingApproval): the proposals asked for and still waiting. */
+  const waiting = (es: RecordedEvent[]) => {
+    let doc: TaskDoc | undefined;
+    for (const e of es) if (tasksProjection.canHandle(e)) doc = tasksProjection.evolve(doc, e);
+    return (doc?.approvals ?? []).filter((a) => a.status === 'pending' && a.requestedAt).map((a) => ({ proposalHash: a.proposalHash, rule: a.rule, approvals: a.approvals }));
+  };
   const changes = (es: RecordedEvent[]) => ofType(es, 'ApprovalRequirementChanged').map((e) => e.data as Record<string, unknown>);
 
   async function held(tenant: string, to: string): Promise<{ id: string; hash: string }> {
@@ -117,9 +124,10 @@ describe('agent runtime: a changed `approvals` reaches proposals already waiting
       { stepId: 'step-0', proposalHash: hash, approvals: { required: 2, selfApproval: true, requestedBy: user }, previous: { required: 1, selfApproval: true }, approvers: [], reopened: false, rule: 'method.approvalAbove', policy: 'q1/*' },
     ]);
     expect(await decide('q1', id, hash, BOB)).to.deep.include({ status: 'pending', approvals: { given: 1, required: 2 } });
-    await stillHeld(id, R, before);
+    expect(waiting(await stillHeld(id, R, before))).to.deep.equal([{ proposalHash: hash, rule: 'method.approvalAbove', approvals: { required: 2, given: 1, selfApproval: true } }]);
     expect(await decide('q1', id, hash, CAROL)).to.deep.include({ status: 'approved', approvals: { given: 2, required: 2 } });
     const done = await sentOnce(id, R, before);
+    expect(waiting(done)).to.deep.equal([]);
     expect(ofType(done, 'ApprovalGiven').map((e) => (e.data as { approver: Actor }).approver.id)).to.deep.equal(['bob', 'carol']);
   });
 
@@ -136,6 +144,7 @@ describe('agent runtime: a changed `approvals` reaches proposals already waiting
     expect(changes(es)).to.deep.equal([
       { stepId: 'step-0', proposalHash: hash, approvals: { required: 2, selfApproval: true, requestedBy: user }, previous: { required: 1, selfApproval: true }, approvers: [BOB], reopened: true, rule: 'method.approvalAbove', policy: 'q2/*' },
     ]);
+    expect(waiting(es), 'the release reopened waits again').to.deep.equal([{ proposalHash: hash, rule: 'method.approvalAbove', approvals: { required: 2, given: 1, selfApproval: true } }]);
     // Bob's approval stands and counts once.
     expect(await decide('q2', id, hash, BOB)).to.deep.include({ status: 'pending', approvals: { given: 1, required: 2 } });
     expect(await decide('q2', id, hash, CAROL)).to.deep.include({ status: 'approved', approvals: { given: 2, required: 2 } });

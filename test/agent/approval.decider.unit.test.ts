@@ -33,6 +33,12 @@ describe('approval decider', () => {
     );
   });
 
+  it('APPROVAL_PROPOSAL_MISMATCH says where the hash waiting is shown', () => {
+    const other = `0x${'9'.repeat(64)}`;
+    expect(() => approvalDecider.decide({ type: 'DecideApproval', proposalHash: other, decision: 'approve', approver: ALICE }, fold(waiting)))
+      .to.throw(/awaitingApproval of GET \/v1\/tasks\/:id, or openmcp tasks show/);
+  });
+
   it('a changed proposal needs its own approval; repeats are no-ops; the other decision is refused', () => {
     const approved = [...waiting, { type: 'ApprovalGranted', data: { proposalHash: H1 } }];
     expect(approvalDecider.decide({ type: 'DecideApproval', proposalHash: H1, decision: 'approve', approver: ALICE }, fold(approved))).to.deep.equal([]);

@@ -415,11 +415,15 @@ describe('REST /v1/tasks', () => {
         const one = await decide(first);
         expect(one.statusCode).to.equal(202);
         expect(one.json()).to.deep.include({ status: 'pending', approvals: { given: 1, required: 2 } });
+        // The task shows what waits and what to approve (was: only its events did).
+        const shown = (await h2.call({ method: 'GET', url: `/v1/tasks/${id}`, auth: first })).json();
+        expect(shown.awaitingApproval).to.deep.equal([{ proposalHash, stepId: 'turn-1-x', rule: 'method.approvalAbove', requestedAt: request.occurredAt, approvals: { required: 2, given: 1, selfApproval: false } }]);
         const head = await h2.store.headPosition();
         expect((await decide(first)).json()).to.deep.include({ status: 'pending', approvals: { given: 1, required: 2 } });
         expect(await h2.store.headPosition()).to.equal(head);
         const two = await decide(second);
         expect(two.json()).to.deep.include({ status: 'approved', approvals: { given: 2, required: 2 } });
+        expect((await h2.call({ method: 'GET', url: `/v1/tasks/${id}`, auth: first })).json()).to.not.have.property('awaitingApproval');
         const types = (await h2.store.readStream(stream)).map((e) => e.type);
         expect(types.slice(-3)).to.deep.equal(['ApprovalGiven', 'ApprovalGiven', 'ApprovalGranted']);
         expect((await decide(first, 'reject')).json().code).to.equal('APPROVAL_ALREADY_DECIDED');

@@ -31,6 +31,8 @@ import {
 const reads = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 429: ProblemSchema };
 const problems = { ...reads, 409: ProblemSchema };
 /** Commands decided on the task's stream: refused while it holds an event this release cannot read (EventCatalog.upcast). */
+/** The events an approval appends (approval.decider.ts): the last one naming its hash is what read-your-writes waits for. */
+const DECISIONS = new Set(['ApprovalGiven', 'ApprovalGranted', 'ApprovalRejected']);
 const NEWER_RELEASE = ' 503 EVENT_FROM_NEWER_RELEASE (with Retry-After): the task\'s stream holds an event of a newer release than this process (a rolling upgrade); nothing is appended, and a process of that release answers a retry.';
 
 /** The optional `Idempotency-Key` header (shown in /docs). */
@@ -164,7 +166,8 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
           'Names the exact proposalHash of ApprovalRequested. 202 with status approved (released), rejected, or pending: the policy wants several distinct approvers ' +
           '(approvals {given, required}); the same principal approving again counts once. 403 APPROVAL_SELF_NOT_ALLOWED: the task\'s submitter approving where the policy wants someone else. ' +
           '403 AGENT_NOT_ALLOWED: a key or token limited to agents deciding on a task of another agent. ' +
-          '409 APPROVAL_PROPOSAL_MISMATCH, APPROVAL_NOT_PENDING, APPROVAL_ALREADY_DECIDED (docs/policy.md).' + NEWER_RELEASE,
+          '409 APPROVAL_PROPOSAL_MISMATCH, APPROVAL_NOT_PENDING, APPROVAL_ALREADY_DECIDED (docs/policy.md). ' +
+          'The 202 comes once GET /v1/tasks/:id shows the decision in its awaitingApproval (waiting at most 2 s, as a cancel does).' + NEWER_RELEASE,
         params: UuidParams,
         body: ApprovalBody,
         response: { 202: ApprovalResponse, 501: ProblemSchema, 503: ProblemSchema, ...problems },
@@ -174,6 +177,11 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
       await assertActsOn(principalOf(request), request.params.id);
       const m = metadataOf(request);
       const out = await deps.approvals.decide({ ...m, taskId: request.params.id, ...request.body });
+      // Read-your-writes (the task view's awaitingApproval changes with it), for a repeat too: its
+      // first answer may have been lost before the read models caught up.
+      const hash = request.body.proposalHash;
+      const position = (await deps.store.readStream(taskStream(request.params.id))).findLast((e) => DECISIONS.has(e.type) && (e.data as { proposalHash?: string }).proposalHash === hash)?.position;
+      if (position !== undefined) await deps.readModels.waitForPosition(position, waitMs);
       return reply.code(202).send(out);
     });
   };

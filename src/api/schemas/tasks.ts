@@ -63,6 +63,16 @@ export type SubmitTaskInput = z.input<typeof SubmitTaskBody>;
 
 export const SubmitTaskResponse = z.object({ id: z.uuid(), status: TaskStatus });
 
+/** A transaction the policy held for a human (docs/policy.md, "Approvals"): what to approve, why, since when. */
+const StepApprovalView = z.object({
+  proposalHash: Hex32.describe('What POST /v1/tasks/:id/approvals takes: {"proposalHash": this, "decision": "approve" | "reject"}'),
+  rule: z.string().describe('The policy rule that held it, e.g. method.approvalAbove'),
+  reason: z.string().optional().describe("The policy's reason (its PolicyEvaluated event)"),
+  requestedAt: Timestamp.describe('When it was asked (ApprovalRequested), or asked again (a release reopened by a raised requirement)'),
+  approvals: z.object({ required: z.number().int(), given: z.number().int(), selfApproval: z.boolean() }).optional()
+    .describe("Shown for a proposal that needs several approvers, or not the task's submitter (four-eyes): distinct approvers needed and given so far"),
+});
+
 export const TaskStepView = z.object({
   index: z.number().int(),
   tool: z.string(),
@@ -77,6 +87,7 @@ export const TaskStepView = z.object({
   latencyMs: z.number().optional(),
   startedAt: Timestamp.optional(),
   completedAt: Timestamp.optional(),
+  awaitingApproval: StepApprovalView.optional().describe("The step's transaction waits for a human (the step stays running)"),
 });
 
 /**
@@ -103,6 +114,11 @@ export const TaskView = z.object({
   /** The answer sealed to the task's answerRecipient (TaskCompleted v2); open it with the SDK's `tasks.answer` or `openmcp tasks answer`. */
   sealedAnswer: SealedAnswerView.optional(),
   error: ErrorInfo.optional(),
+  awaitingApproval: z.array(StepApprovalView.extend({
+    stepId: z.string(),
+    stepIndex: z.number().int().optional().describe('The step in steps[] that proposes it'),
+    tool: z.string().optional(),
+  })).optional().describe('Present while the task waits for a human: each proposal to approve or reject; gone once approved, rejected, the step ended, or the task ended (cancelled, failed — TASK_TIMEOUT too — or completed)'),
   createdAt: Timestamp,
   updatedAt: Timestamp,
   revision: z.number().int(),

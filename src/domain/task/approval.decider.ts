@@ -80,7 +80,7 @@ export const approvalDecider: Decider<ApprovalState, ApprovalCommand, EventDraft
       throw new ApprovalError('APPROVAL_NOT_PENDING', `task is ${state.task.status} and has no proposal waiting for approval`, { proposalHash: hash, status: state.task.status });
     }
     if (!request) {
-      throw new ApprovalError('APPROVAL_PROPOSAL_MISMATCH', `proposal hash ${hash} does not match the proposal waiting for approval; approve the exact hash shown in ApprovalRequested`, {
+      throw new ApprovalError('APPROVAL_PROPOSAL_MISMATCH', `proposal hash ${hash} does not match the proposal waiting for approval; approve the exact hash waiting (awaitingApproval of GET /v1/tasks/:id, or openmcp tasks show <id>; ApprovalRequested in its events)`, {
         proposalHash: hash,
       });
     }
