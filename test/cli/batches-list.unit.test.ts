@@ -1,3 +1,4 @@
+import colors from '@colors/colors/safe';
 import { expect } from 'chai';
 import { runBatchesList } from '../../src/cli/batches-list';
 import type { OpenMcpClient } from '../../src/sdk/client';
@@ -47,7 +48,14 @@ describe('openmcp batches list: the sealed batches and their anchors', () => {
     const lines: string[] = [];
     const forged = { ...pending, signer: 'x\u001b[2Jy', anchor: { ...anchored.anchor, contract: 'c\nd' } };
     const odd = { batches: { list: async () => ({ items: [forged] }) } } as unknown as OpenMcpClient;
-    expect(await runBatchesList(odd, {}, (l) => lines.push(l), true)).to.equal(0);
+    // cli-table3 colours through @colors/colors, which turns itself off where CI is set (as in .ci/run): on here, as on a terminal.
+    const wasEnabled = colors.enabled;
+    colors.enable();
+    try {
+      expect(await runBatchesList(odd, {}, (l) => lines.push(l), true)).to.equal(0);
+    } finally {
+      if (!wasEnabled) colors.disable();
+    }
     const text = lines.join('\n');
     expect(text).to.contain('\u001b[90m┌').and.to.contain('\u001b[31m id ');
     expect(text).to.contain('x\\u001b[2Jy').and.to.contain('c\\u000ad').and.not.to.contain('\u001b[2J');
