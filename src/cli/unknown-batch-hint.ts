@@ -2,4 +2,3 @@
 export function unknownBatchHint(batchId: number): string {
   return `no batch ${batchId} is sealed: \`openmcp batches list\` (GET /v1/batches) lists the sealed batches, and an event in GET /v1/events names its batchId once its batch is sealed`;
 }
-

@@ -9,13 +9,14 @@ import { stepRunFromRow } from '../../projections/task-steps.sql';
 import type { StepApprovalView, TaskApprovalView, TaskStepView, TaskView } from './port';
 import type { SealedPayload } from '../erasure/sealed-payload';
 import type { ReadModelTables } from '../../projections/tables';
+import { namespacedToolName } from '../core/tool-name';
 
 type StepRow = { tool: string; arguments?: Record<string, unknown>; argumentsSealed?: SealedPayload };
 
 function stepView(index: number, step: StepRow | undefined, call: ToolCallDoc | undefined): TaskStepView {
   const view: TaskStepView = {
     index,
-    tool: step?.tool ?? (call ? `${call.server}__${call.tool}` : 'unknown'),
+    tool: step?.tool ?? (call ? namespacedToolName(call.server, call.tool) : 'unknown'),
     arguments: step?.arguments ?? parseJson(call?.argumentsJson),
     status: 'pending',
   };
@@ -73,7 +74,7 @@ function runView(index: number, step: StepRow | undefined, run: StepRunDoc, call
 function cutShortCall(doc: TaskDoc, run: StepRunDoc, calls: ToolCallDoc[]): ToolCallDoc | undefined {
   if ((doc.status !== 'cancelled' && doc.status !== 'failed') || run.status !== 'running' || run.startedAt === undefined) return undefined;
   const last = calls[calls.length - 1];
-  if (!last || last.status === 'requested' || `${last.server}__${last.tool}` !== run.tool) return undefined;
+  if (!last || last.status === 'requested' || namespacedToolName(last.server, last.tool) !== run.tool) return undefined;
   return last.requestedAt !== undefined && last.requestedAt >= run.startedAt ? last : undefined;
 }
 
@@ -96,7 +97,7 @@ export function assembleTaskView(doc: TaskDoc, steps: StepRow[], calls: ToolCall
     status: doc.status,
     steps: Array.from({ length: n }, (_, i) => {
       const run = byIndex.get(i);
-      return run ? runView(i, steps[i], run, calls[i] && `${calls[i].server}__${calls[i].tool}` === run.tool ? calls[i] : undefined, cutShortCall(doc, run, calls)) : stepView(i, steps[i], runs.length ? undefined : calls[i]);
+      return run ? runView(i, steps[i], run, calls[i] && namespacedToolName(calls[i].server, calls[i].tool) === run.tool ? calls[i] : undefined, cutShortCall(doc, run, calls)) : stepView(i, steps[i], runs.length ? undefined : calls[i]);
     }),
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,

@@ -18,7 +18,9 @@ function chain(err: unknown): { name?: string; type?: string; code?: string; mes
  * credentials (KAFKA_SASL_*), a TLS handshake that failed (KAFKA_SSL, KAFKA_SSL_CA_FILE; the
  * client certificate, KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE), or the brokers closing the
  * connection at once on a client without TLS or SASL (a TLS or SASL listener does so), without
- * kafkajs's stack. `kafka` is the client's configuration (its brokers, and whether it has `ssl`
+ * kafkajs's stack. Under OAUTHBEARER: the token endpoint's failure as the OAuthTokenError the token
+ * source threw, and the brokers closing the connection once the token is sent as their likely
+ * refusal of it (KAFKA_SASL_OAUTHBEARER_*). `kafka` is the client's configuration (its brokers, and whether it has `ssl`
  * and `sasl`). Undefined for another error (the caller says it its own way).
  * @example throw kafkaConnectError(err, this.kafkaConfig) ?? err
  */
