@@ -1,6 +1,5 @@
 import type { SASLOptions } from 'kafkajs';
 import { ConfigError, redactUrl } from './errors';
-import type { KafkaSecuritySettings } from './kafka-security-settings';
 import { clientCredentialsTokenSource } from './oauth-client-credentials';
 
 /** A token endpoint URL's problem (undefined: none): https, or http to this host only (a provider of one's own, in tests); no credentials in it. */
@@ -33,6 +32,17 @@ function extensionsOf(value: string): Record<string, string> {
   return out;
 }
 
+/** The settings kafkaOAuthBearerOptions reads: those of KafkaSecuritySettings (kafka-security-settings.ts) that OAUTHBEARER takes or refuses. */
+export type KafkaOAuthBearerSettings = {
+  KAFKA_SASL_USERNAME?: string;
+  KAFKA_SASL_PASSWORD?: string;
+  KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL?: string;
+  KAFKA_SASL_OAUTHBEARER_CLIENT_ID?: string;
+  KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET?: string;
+  KAFKA_SASL_OAUTHBEARER_SCOPE?: string;
+  KAFKA_SASL_OAUTHBEARER_EXTENSIONS?: string;
+};
+
 /**
  * kafkajs's OAUTHBEARER options (KAFKA_SASL_MECHANISM=oauthbearer; kafkaConnectionSecurity calls this): its `oauthBearerProvider` gives every connection's authentication
  * the token of one client-credentials source (so every client built from these options shares one
@@ -40,7 +50,7 @@ function extensionsOf(value: string): Record<string, string> {
  * ConfigError naming it.
  * @example new Kafka({ brokers, sasl: kafkaOAuthBearerOptions(config) })
  */
-export function kafkaOAuthBearerOptions(s: KafkaSecuritySettings): SASLOptions {
+export function kafkaOAuthBearerOptions(s: KafkaOAuthBearerSettings): SASLOptions {
   for (const variable of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
     if (s[variable]) {
       throw new ConfigError(`Invalid configuration: ${variable} is set but KAFKA_SASL_MECHANISM=oauthbearer authenticates with a token of the client id and secret (KAFKA_SASL_OAUTHBEARER_CLIENT_ID, KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET); unset ${variable}`, { variable });
