@@ -26,7 +26,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { catalog } from '../events';
 import { kafkaConnectError } from '../src/bus/kafka/connection-security';
-import { kafkaConnectionSecurity } from '../src/core/kafka-security-settings';
+import { kafkaConnectionSecurity } from '../src/bus/kafka/connection-security';
 import { loadConfig } from '../src/config';
 import { OpenMcpError } from '../src/core/errors';
 import { computeEventHash, RecordedEventSchema, type RecordedEvent } from '../src/core/envelope';

@@ -3,7 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ADMIN_KEY_ADVICE, adminKeyWeakness } from './auth/admin-key-strength';
 import { ADDRESS_PATTERN } from './core/address';
-import { kafkaConnectionSecurity } from './core/kafka-security-settings';
+import { kafkaSecuritySettings } from './core/kafka-security-settings';
 import { ConfigError, redactUrl, urlHoldsCredentials } from './core/errors';
 import { readSettingsFile } from './core/settings-text';
 import { PrivateKeySchema } from './core/private-key';
@@ -143,12 +143,12 @@ export const ConfigSchema = z.object({
   /** PEM client certificate and its key, for brokers that authenticate clients by certificate (mutual TLS); both or neither. */
   KAFKA_SSL_CERT_FILE: z.string().optional(),
   KAFKA_SSL_KEY_FILE: z.string().optional(),
-  /** SASL authentication to the brokers, with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (kafkaConnectionSecurity). */
+  /** SASL authentication to the brokers, with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (kafkaSecuritySettings). */
   // Kafka's own client properties write it upper-case (sasl.mechanism=SCRAM-SHA-512): taken either way.
   KAFKA_SASL_MECHANISM: z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer'])).optional(),
   KAFKA_SASL_USERNAME: z.string().optional(),
   KAFKA_SASL_PASSWORD: z.string().optional(),
-  /** OAUTHBEARER: the OIDC provider's token endpoint, client and scope of the client-credentials grant (Kafka's sasl.oauthbearer.* properties); checked in kafkaConnectionSecurity. */
+  /** OAUTHBEARER: the OIDC provider's token endpoint, client and scope of the client-credentials grant (Kafka's sasl.oauthbearer.* properties); checked in kafkaSecuritySettings. */
   KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL: z.string().optional(),
   KAFKA_SASL_OAUTHBEARER_CLIENT_ID: z.string().optional(),
   KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET: z.string().optional(),
@@ -407,7 +407,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     );
   }
   // The files read and the combinations checked here, so a start stops on them (main builds the clients' options again).
-  kafkaConnectionSecurity(c);
+  kafkaSecuritySettings(c);
   const dataDir = isAbsolute(c.DATA_DIR) ? c.DATA_DIR : resolve(cwd, c.DATA_DIR);
   return { ...c, dataDir, databaseUrl: c.DATABASE_URL ?? `sqlite:${resolve(dataDir, 'openmcp.db')}` };
 }

@@ -1,6 +1,4 @@
-import type { SASLOptions } from 'kafkajs';
 import { ConfigError, redactUrl } from './errors';
-import { clientCredentialsTokenSource } from './oauth-client-credentials';
 
 /** A token endpoint URL's problem (undefined: none): https, or http to this host only (a provider of one's own, in tests); no credentials in it. */
 function endpointProblem(value: string): string | undefined {
@@ -32,7 +30,7 @@ function extensionsOf(value: string): Record<string, string> {
   return out;
 }
 
-/** The settings kafkaOAuthBearerOptions reads: those of KafkaSecuritySettings (kafka-security-settings.ts) that OAUTHBEARER takes or refuses. */
+/** The settings kafkaOAuthBearerParameters reads: those of KafkaSecuritySettings (kafka-security-settings.ts) that OAUTHBEARER takes or refuses. */
 export type KafkaOAuthBearerSettings = {
   KAFKA_SASL_USERNAME?: string;
   KAFKA_SASL_PASSWORD?: string;
@@ -43,14 +41,24 @@ export type KafkaOAuthBearerSettings = {
   KAFKA_SASL_OAUTHBEARER_EXTENSIONS?: string;
 };
 
+/** OAUTHBEARER's settings, checked: the client-credentials grant and the extensions sent with each token. */
+export type KafkaOAuthBearerParameters = {
+  tokenEndpointUrl: string;
+  clientId: string;
+  clientSecret: string;
+  scope?: string;
+  /** RFC 7628 §3.1 extensions (KAFKA_SASL_OAUTHBEARER_EXTENSIONS), none: {}. */
+  extensions: Record<string, string>;
+};
+
 /**
- * kafkajs's OAUTHBEARER options (KAFKA_SASL_MECHANISM=oauthbearer; kafkaConnectionSecurity calls this): its `oauthBearerProvider` gives every connection's authentication
- * the token of one client-credentials source (so every client built from these options shares one
- * token, renewed shortly before it expires), with the extensions. A setting that does not fit: a
- * ConfigError naming it.
- * @example new Kafka({ brokers, sasl: kafkaOAuthBearerOptions(config) })
+ * The KAFKA_SASL_OAUTHBEARER_* settings checked (KAFKA_SASL_MECHANISM=oauthbearer;
+ * kafkaSecuritySettings calls this): a setting that does not fit is a ConfigError naming it. The
+ * token source that uses them is the bus's (src/bus/kafka/connection-security.ts): nothing here
+ * asks the network.
+ * @example kafkaOAuthBearerParameters(config).tokenEndpointUrl
  */
-export function kafkaOAuthBearerOptions(s: KafkaOAuthBearerSettings): SASLOptions {
+export function kafkaOAuthBearerParameters(s: KafkaOAuthBearerSettings): KafkaOAuthBearerParameters {
   for (const variable of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
     if (s[variable]) {
       throw new ConfigError(`Invalid configuration: ${variable} is set but KAFKA_SASL_MECHANISM=oauthbearer authenticates with a token of the client id and secret (KAFKA_SASL_OAUTHBEARER_CLIENT_ID, KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET); unset ${variable}`, { variable });
@@ -63,13 +71,11 @@ export function kafkaOAuthBearerOptions(s: KafkaOAuthBearerSettings): SASLOption
   if (problem) {
     throw new ConfigError(`Invalid configuration: KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL=${JSON.stringify(redactUrl(url))}: ${problem}`, { variable: 'KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL' });
   }
-  const extensions = s.KAFKA_SASL_OAUTHBEARER_EXTENSIONS ? extensionsOf(s.KAFKA_SASL_OAUTHBEARER_EXTENSIONS) : {};
-  const token = clientCredentialsTokenSource({
+  return {
     tokenEndpointUrl: url,
     clientId: s.KAFKA_SASL_OAUTHBEARER_CLIENT_ID!,
     clientSecret: s.KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET!,
     scope: s.KAFKA_SASL_OAUTHBEARER_SCOPE || undefined,
-  });
-  const withExtensions = Object.keys(extensions).length ? { extensions } : {};
-  return { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: await token(), ...withExtensions }) };
+    extensions: s.KAFKA_SASL_OAUTHBEARER_EXTENSIONS ? extensionsOf(s.KAFKA_SASL_OAUTHBEARER_EXTENSIONS) : {},
+  };
 }

@@ -1,9 +1,9 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import type { KafkaConfig, SASLOptions } from 'kafkajs';
+import type { KafkaConfig } from 'kafkajs';
 import { ConfigError } from './errors';
-import { kafkaOAuthBearerOptions } from './kafka-oauthbearer-options';
+import { kafkaOAuthBearerParameters, type KafkaOAuthBearerParameters } from './kafka-oauthbearer-options';
 
 /** The settings that say how the gateway's Kafka clients connect (docs/configuration.md). */
 export type KafkaSecuritySettings = {
@@ -49,17 +49,24 @@ const checkCertificates = (text: string) => {
   new X509Certificate(text);
 };
 
+/** How the gateway's Kafka clients authenticate, checked: SASL PLAIN/SCRAM with a user, or OAUTHBEARER with a client-credentials grant. */
+export type KafkaSasl =
+  | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
+  | { mechanism: 'oauthbearer'; oauthbearer: KafkaOAuthBearerParameters };
+
+/** The KAFKA_SSL* and KAFKA_SASL_* settings checked: kafkajs's `ssl` option as it is, and how to authenticate. */
+export type KafkaSecurity = { ssl?: KafkaConfig['ssl']; sasl?: KafkaSasl };
+
 /**
- * The `ssl` and `sasl` options of every kafkajs client the gateway makes (the relay's producer and
- * admin, the bus's consumers, admin and readiness probe, the topic ensure, the lag metric, and the
- * example consumer), from the KAFKA_SSL* and KAFKA_SASL_* settings; the files they name are read
- * here; with KAFKA_SASL_MECHANISM=oauthbearer the token provider of KAFKA_SASL_OAUTHBEARER_* (call
- * this once per process and give every client its result: they then share one token). Nothing set:
- * neither (plaintext, no authentication). A setting that does not fit throws a
- * ConfigError naming it: loadConfig calls this, so a start stops on it.
- * @example new Kafka({ brokers, ...kafkaConnectionSecurity(config) })
+ * The KAFKA_SSL* and KAFKA_SASL_* settings checked, with the files they name read: TLS as
+ * kafkajs's `ssl` option, and SASL's mechanism and credentials (OAUTHBEARER: the grant's
+ * parameters; its token source is the bus's, kafkaConnectionSecurity in
+ * src/bus/kafka/connection-security.ts, which makes every Kafka client's options from this). Nothing
+ * set: neither (plaintext, no authentication). A setting that does not fit throws a ConfigError
+ * naming it: loadConfig calls this, so a start stops on it. Nothing here asks the network.
+ * @example kafkaSecuritySettings({ KAFKA_SSL: 'on' }) // { ssl: true }
  */
-export function kafkaConnectionSecurity(s: KafkaSecuritySettings): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+export function kafkaSecuritySettings(s: KafkaSecuritySettings): KafkaSecurity {
   const files = [s.KAFKA_SSL_CA_FILE, s.KAFKA_SSL_CERT_FILE, s.KAFKA_SSL_KEY_FILE].some(Boolean);
   if (s.KAFKA_SSL === 'off' && files) {
     const variable = s.KAFKA_SSL_CA_FILE ? 'KAFKA_SSL_CA_FILE' : s.KAFKA_SSL_CERT_FILE ? 'KAFKA_SSL_CERT_FILE' : 'KAFKA_SSL_KEY_FILE';
@@ -69,7 +76,7 @@ export function kafkaConnectionSecurity(s: KafkaSecuritySettings): Pick<KafkaCon
     const variable = s.KAFKA_SSL_CERT_FILE ? 'KAFKA_SSL_KEY_FILE' : 'KAFKA_SSL_CERT_FILE';
     throw new ConfigError(`Invalid configuration: KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together (a client certificate and its private key, for mutual TLS); ${variable} is not set`, { variable });
   }
-  const out: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
+  const out: KafkaSecurity = {};
   if (s.KAFKA_SSL === 'on' || files) {
     const tls: ConnectionOptions = {};
     if (s.KAFKA_SSL_CA_FILE) tls.ca = readPem('KAFKA_SSL_CA_FILE', s.KAFKA_SSL_CA_FILE, checkCertificates, 'a PEM file of CA certificates (-----BEGIN CERTIFICATE-----)');
@@ -85,7 +92,7 @@ export function kafkaConnectionSecurity(s: KafkaSecuritySettings): Pick<KafkaCon
   }
   const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password } = s;
   if (mechanism === 'oauthbearer') {
-    out.sasl = kafkaOAuthBearerOptions(s);
+    out.sasl = { mechanism, oauthbearer: kafkaOAuthBearerParameters(s) };
     return out;
   }
   const stray = OAUTHBEARER_VARIABLES.find((v) => s[v]);
@@ -99,7 +106,7 @@ export function kafkaConnectionSecurity(s: KafkaSecuritySettings): Pick<KafkaCon
   if (mechanism) {
     const missing = !username ? 'KAFKA_SASL_USERNAME' : !password ? 'KAFKA_SASL_PASSWORD' : undefined;
     if (missing) throw new ConfigError(`Invalid configuration: KAFKA_SASL_MECHANISM=${mechanism} needs ${missing} too`, { variable: missing });
-    out.sasl = { mechanism, username, password } as SASLOptions;
+    out.sasl = { mechanism, username: username!, password: password! };
   }
   return out;
 }

@@ -2,10 +2,11 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kafkaConnectError } from '../../src/bus/kafka/connection-security';
-import { kafkaConnectionSecurity, kafkaSecurityWarning } from '../../src/core/kafka-security-settings';
+import { kafkaSecurityWarning } from '../../src/core/kafka-security-settings';
+import { kafkaConnectionSecurity } from '../../src/bus/kafka/connection-security';
 import { loadConfig } from '../../src/config';
 import { ConfigError, UnavailableError } from '../../src/core/errors';
-import { OAuthTokenError } from '../../src/core/oauth-client-credentials';
+import { OAuthTokenError } from '../../src/bus/kafka/oauth-client-credentials';
 
 const tls = join(__dirname, '..', 'fixtures', 'kafka-tls');
 const file = (name: string) => join(tls, name);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { kafkaConnectionSecurity, kafkaSecurityWarning } from '../../src/core/kafka-security-settings';
+import { kafkaSecurityWarning } from '../../src/core/kafka-security-settings';
+import { kafkaConnectionSecurity } from '../../src/bus/kafka/connection-security';
 import { loadConfig } from '../../src/config';
 import { ConfigError } from '../../src/core/errors';
 

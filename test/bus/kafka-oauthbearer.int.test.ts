@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { KafkaBus } from '../../src/bus/kafka';
-import { kafkaConnectionSecurity } from '../../src/core/kafka-security-settings';
+import { kafkaConnectionSecurity } from '../../src/bus/kafka/connection-security';
 import { loadConfig } from '../../src/config';
 import type { RecordedEvent } from '../../src/core/envelope';
 import { Relay } from '../../src/relay';

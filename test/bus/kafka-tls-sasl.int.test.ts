@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { KafkaBus } from '../../src/bus/kafka';
-import { kafkaConnectionSecurity } from '../../src/core/kafka-security-settings';
+import { kafkaConnectionSecurity } from '../../src/bus/kafka/connection-security';
 import { loadConfig } from '../../src/config';
 import type { RecordedEvent } from '../../src/core/envelope';
 import { Relay } from '../../src/relay';
@@ -186,7 +186,7 @@ describe('Kafka over TLS and SASL (kafkajs against the test broker)', function (
         const script = `
           const { Kafka, logLevel } = require('kafkajs');
           const { kafkaConnectError } = require('./src/bus/kafka/connection-security');
-          const { kafkaConnectionSecurity } = require('./src/core/kafka-security-settings');
+          const { kafkaConnectionSecurity } = require('./src/bus/kafka/connection-security');
           const { loadConfig } = require('./src/config');
           const kafka = { brokers: process.env.KAFKA_BROKERS.split(','), ...kafkaConnectionSecurity(loadConfig()) };
           const admin = new Kafka({ ...kafka, logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();

@@ -9,7 +9,7 @@ import { computeEventHash, createEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import { Relay } from '../../src/relay';
 import { appendEvents, brokerAndLogPerSuite, openTestLog, type TestLog } from './event-log-fixture';
-import { kafkaConnectionSecurity } from '../../src/core/kafka-security-settings';
+import { kafkaConnectionSecurity } from '../../src/bus/kafka/connection-security';
 import { loadConfig } from '../../src/config';
 import { kafkaTestTls, kafkaTlsFile, startKafkaBroker, type KafkaBroker } from '../support/kafka-broker';
 

@@ -1,7 +1,32 @@
-import type { KafkaConfig } from 'kafkajs';
+import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import { UnavailableError } from '../../core/errors';
-import { KAFKA_OAUTHBEARER_SETTINGS, KAFKA_SASL_SETTINGS, KAFKA_TLS_SETTINGS } from '../../core/kafka-security-settings';
-import { OAuthTokenError } from '../../core/oauth-client-credentials';
+import { KAFKA_OAUTHBEARER_SETTINGS, KAFKA_SASL_SETTINGS, KAFKA_TLS_SETTINGS, kafkaSecuritySettings, type KafkaSecuritySettings } from '../../core/kafka-security-settings';
+import { clientCredentialsTokenSource, OAuthTokenError } from './oauth-client-credentials';
+
+/**
+ * The `ssl` and `sasl` options of every kafkajs client the gateway makes (the relay's producer and
+ * admin, the bus's consumers, admin and readiness probe, the topic ensure, the lag metric, and the
+ * example consumer), from the KAFKA_SSL* and KAFKA_SASL_* settings checked by kafkaSecuritySettings
+ * (src/core; the files they name are read there); with KAFKA_SASL_MECHANISM=oauthbearer, kafkajs's
+ * `oauthBearerProvider` gives every connection's authentication the token of one client-credentials
+ * source, renewed shortly before it expires (call this once per process and give every client its
+ * result: they then share one token), with the extensions. A setting that does not fit throws a
+ * ConfigError naming it.
+ * @example new Kafka({ brokers, ...kafkaConnectionSecurity(config) })
+ */
+export function kafkaConnectionSecurity(s: KafkaSecuritySettings): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const { ssl, sasl } = kafkaSecuritySettings(s);
+  const out: Pick<KafkaConfig, 'ssl' | 'sasl'> = ssl === undefined ? {} : { ssl };
+  if (sasl?.mechanism === 'oauthbearer') {
+    const { extensions, ...grant } = sasl.oauthbearer;
+    const token = clientCredentialsTokenSource(grant);
+    const withExtensions = Object.keys(extensions).length ? { extensions } : {};
+    out.sasl = { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: await token(), ...withExtensions }) };
+  } else if (sasl) {
+    out.sasl = sasl as SASLOptions;
+  }
+  return out;
+}
 
 /** Node's codes of a certificate not verified (UNABLE_TO_…, SELF_SIGNED_…, CERT_…, ERR_TLS_…) and of a failed handshake (EPROTO, ERR_SSL_…). */
 const TLS_CODE = /^(UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|CERT_|ERR_TLS_|ERR_SSL_|EPROTO$)/;

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { clientCredentialsTokenSource, OAuthTokenError } from '../../src/core/oauth-client-credentials';
+import { clientCredentialsTokenSource, OAuthTokenError } from '../../src/bus/kafka/oauth-client-credentials';
 import { startTokenEndpoint, type TokenEndpoint } from '../support/oauth-token-endpoint';
 import { kafkaTestTls } from '../support/kafka-broker';
 

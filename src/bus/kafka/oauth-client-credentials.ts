@@ -1,4 +1,4 @@
-import { redactUrl, UnavailableError } from './errors';
+import { redactUrl, UnavailableError } from '../../core/errors';
 
 export type ClientCredentialsParameters = {
   /** The OIDC provider's token endpoint (KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL). */
