@@ -47,13 +47,20 @@ describe('task view: a step whose tool returned an error result (SQLite read mod
     { type: 'TaskStepCompleted', version, data: { stepId: 'step-0', ...completed, isError: true } },
   ]);
 
-  it('quotes the first 500 characters of the tool\'s text when the result is kept (store)', async () => {
+  it('quotes the first 500 characters of the tool\'s text when the result is kept (store), saying when it cut it', async () => {
     const id = newId();
     await stepEvents(id, { resultHash: HASH, resultJson: JSON.stringify(errorResult(LONG)) });
     const step = (await rm.getTask('acme', id))!.steps[0];
     expect(step.status).to.equal('failed');
-    expect(step.error).to.deep.equal({ code: 'TOOL_ERROR', message: `the tool returned an error result: ${LONG.slice(0, 500)}` });
+    expect(step.error).to.deep.equal({ code: 'TOOL_ERROR', message: `the tool returned an error result: ${LONG.slice(0, 500)}… (first 500 of ${LONG.length} characters: the step's result has them all)` });
     expect(step.result).to.deep.equal(errorResult(LONG));
+  });
+
+  it('quotes a text of 500 characters or fewer whole, with no mark of a cut', async () => {
+    const id = newId();
+    const text = LONG.slice(0, 500);
+    await stepEvents(id, { resultHash: HASH, resultJson: JSON.stringify(errorResult(text)) });
+    expect((await rm.getTask('acme', id))!.steps[0].error).to.deep.equal({ code: 'TOOL_ERROR', message: `the tool returned an error result: ${text}` });
   });
 
   it('quotes nothing when the payload policy kept a hash only (hash-only; encrypted, whose hash is salted)', async () => {
@@ -68,7 +75,7 @@ describe('task view: a step whose tool returned an error result (SQLite read mod
 
   it('a call made without step events: quotes the call\'s kept text, and nothing of a call kept as a hash only', async () => {
     for (const [policy, message] of [
-      ['store', `the tool returned an error result: ${LONG.slice(0, 500)}`],
+      ['store', `the tool returned an error result: ${LONG.slice(0, 500)}… (first 500 of ${LONG.length} characters: the step's result has them all)`],
       ['hash-only', 'the tool returned an error result (its text not kept in clear: withheld by the payload policy, or too large)'],
     ] as const) {
       const id = newId();
