@@ -223,7 +223,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   const policyFile = roles.agent ? loadPolicyFile(config.POLICY_FILE ? resolve(config.POLICY_FILE) : undefined) : undefined;
   // So do MCP_SERVERS_FILE and CHAINS_FILE, for the roles that read them (checked again when used).
   if (connectsUpstreams(roles) && config.MCP_SERVERS_FILE) readServersFile(config.MCP_SERVERS_FILE, SYSTEM_ACTOR);
-  if ((roles.agent || roles.api) && config.CHAINS_FILE) loadChainsFile(resolve(config.CHAINS_FILE));
+  // Its chain ids are what POST /v1/tasks checks a task's chainId against.
+  const taskChainIds = (roles.agent || roles.api) && config.CHAINS_FILE ? loadChainsFile(resolve(config.CHAINS_FILE)).map((c) => c.chainId) : undefined;
   // And an EMBEDDING_MODEL_DIR without the model's files (loaded, and run once, when the gateway is built).
   if (connectsUpstreams(roles) && config.EMBEDDING_MODEL_DIR) checkModelFiles(config.EMBEDDING_MODEL_DIR, config.EMBEDDING_MODEL_ID);
   // And JWT settings it cannot apply: a key file it cannot read, or jose (loaded only with them) missing or broken.
@@ -692,6 +693,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       approvals: new ApprovalsService({ store, catalog }),
       readiness,
       assertTaskRunnable: (task) => assertTaskRunnable(config, task),
+      taskChainIds,
       logger,
       routes: roles.api,
       draining: () => draining,

@@ -56,6 +56,8 @@ export type AppDeps = {
    * LLM configured, or an answerRecipient under LLM_REDACTION=store: src/agent assertTaskRunnable). Throws an OpenMcpError (4xx).
    */
   assertTaskRunnable?: (task: { instruction?: string; steps?: unknown[]; answerRecipient?: string }) => void;
+  /** The chain ids of CHAINS_FILE: a task naming another chainId is 400 (assertKnownChain); unset or empty (no chain configured), any is taken. */
+  taskChainIds?: readonly number[];
   /** A pino logger (createLogger in src/api/logger.ts redacts credentials); false = silent. */
   logger?: FastifyBaseLogger | false;
   clock?: Clock;

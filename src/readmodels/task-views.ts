@@ -10,6 +10,7 @@ import type { StepApprovalView, TaskApprovalView, TaskStepView, TaskView } from 
 import type { SealedPayload } from '../erasure/sealed-payload';
 import type { ReadModelTables } from '../../projections/tables';
 import { namespacedToolName } from '../core/tool-name';
+import { toolErrorOf } from './tool-error';
 
 type StepRow = { tool: string; arguments?: Record<string, unknown>; argumentsSealed?: SealedPayload };
 
@@ -34,7 +35,7 @@ function stepView(index: number, step: StepRow | undefined, call: ToolCallDoc | 
     } else {
       view.status = call.isError ? 'failed' : 'completed';
       view.result = parseJson(call.resultJson);
-      if (call.isError) view.error = { code: 'TOOL_ERROR', message: 'the tool returned an error result' };
+      if (call.isError) view.error = toolErrorOf(view.result);
     }
   }
   return view;
@@ -54,7 +55,7 @@ function runView(index: number, step: StepRow | undefined, run: StepRunDoc, call
   if (run.completedAt) view.completedAt = run.completedAt;
   if (run.resultJson !== undefined) view.result = parseJson(run.resultJson);
   if (run.error) view.error = run.error;
-  else if (run.isError) view.error = { code: 'TOOL_ERROR', message: 'the tool returned an error result' };
+  else if (run.isError) view.error = toolErrorOf(view.result);
   // No end in the task's stream, yet the call ended: the task was cancelled or timed out mid-call
   // (its run then records nothing more) and the gateway recorded how the call ended (cutShortCall).
   if (cutShort) {

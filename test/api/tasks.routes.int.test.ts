@@ -159,6 +159,33 @@ describe('REST /v1/tasks', () => {
         expect(res.json().detail).to.equal(`role ${role} lacks tasks:write (roles with it: admin, operator, agent)`);
       }
     });
+
+    it('400 VALIDATION_FAILED naming body.chainId and the configured chain ids for a chainId CHAINS_FILE does not list; nothing appended; a listed one is taken', async () => {
+      const h2 = await makeHarness({ taskChainIds: [31337, 11155111] });
+      try {
+        const auth = (await h2.key('agent', 'acme')).auth;
+        const before = await h2.store.headPosition();
+        const res = await h2.call({ method: 'POST', url: '/v1/tasks', auth, payload: { ...STEP, chainId: 5 } });
+        expect(res.statusCode).to.equal(400);
+        expect(res.json()).to.include({
+          code: 'VALIDATION_FAILED',
+          field: 'body.chainId',
+          detail: 'body.chainId: chain 5 is not configured on this gateway (CHAINS_FILE lists 31337, 11155111)',
+        });
+        expect(await h2.store.headPosition()).to.equal(before);
+        expect((await h2.call({ method: 'POST', url: '/v1/tasks', auth, payload: { ...STEP, chainId: 11155111 } })).statusCode).to.equal(202);
+        expect((await h2.call({ method: 'POST', url: '/v1/tasks', auth, payload: STEP })).statusCode).to.equal(202);
+      } finally {
+        await h2.close();
+      }
+    });
+
+    it('takes any chainId when no chain is configured (no CHAINS_FILE): a hint for the model and its MCP tools, recorded as given', async () => {
+      const res = await submit(k.agent, { ...STEP, chainId: 5 });
+      expect(res.statusCode).to.equal(202);
+      const [e] = await h.store.readStream(`task-${res.json().id}`);
+      expect(e.data).to.deep.include({ chainId: 5 });
+    });
   });
 
   describe('GET /v1/tasks', () => {

@@ -14,6 +14,8 @@ export type RecordCallParameters = {
   /** What came of it: an answer (default), a failure, or nothing yet. */
   outcome?: 'completed' | 'failed' | 'none';
   result?: unknown;
+  /** The answer is an error result (MCP `isError: true`). */
+  isError?: boolean;
   /** The request's occurredAt (ISO); the outcome's is 5 ms later. */
   at?: string;
   /** Record only the outcome, as a read model that never saw the request would have it. */
@@ -36,7 +38,7 @@ export async function recordCall(store: EventStore, p: RecordCallParameters): Pr
   const ev = (type: string, data: Record<string, unknown>, ms: number) => createEvent({ type, stream, tenant: p.tenant, actor, data: { ...ref, ...data } }, () => new Date(at.getTime() + ms));
   const events = [];
   if (!p.withoutRequest) events.push(ev('ToolCallRequested', { argumentsHash: args.hash, ...(keep ? { argumentsJson: args.json } : {}), payloadPolicy: p.policy ?? 'store' }, 0));
-  if ((p.outcome ?? 'completed') === 'completed') events.push(ev('ToolCallCompleted', { resultHash: result.hash, ...(keep ? { resultJson: result.json } : {}), isError: false, cached: false, latencyUs: 4200 }, 5));
+  if ((p.outcome ?? 'completed') === 'completed') events.push(ev('ToolCallCompleted', { resultHash: result.hash, ...(keep ? { resultJson: result.json } : {}), isError: p.isError === true, cached: false, latencyUs: 4200 }, 5));
   if (p.outcome === 'failed') events.push(ev('ToolCallFailed', { error: { code: 'MCP_UPSTREAM_TIMEOUT', message: 'no answer in 30000 ms' }, latencyUs: 30_000_000 }, 5));
   const r = await store.append(stream, events);
   return { id, position: r.position };

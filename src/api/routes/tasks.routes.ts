@@ -6,6 +6,7 @@ import { InvalidTransitionError, NotFoundError } from '../../core/errors';
 import { handleCommand } from '../../domain/handle-command';
 import { taskDecider, taskStream } from '../../domain/task/task.decider';
 import { submitTask } from '../../domain/task/submit-task';
+import { assertKnownChain } from '../assert-known-chain';
 import type { AppDeps } from '../deps';
 import { idempotencyKeyHeaders, onlyOneIdempotencyKey } from '../idempotency-key-header';
 import { openTaskView } from '../../readmodels/open-task-view';
@@ -67,13 +68,15 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
         tags: ['tasks'],
         operationId: 'submitTask',
         summary: 'Submit a task (optional Idempotency-Key header)',
-        description: '403 AGENT_NOT_ALLOWED: the key or token is limited to agents (`agents`) and the body names another agentId, or none; nothing is appended.',
+        description: '400 VALIDATION_FAILED naming `body.chainId`: a chainId CHAINS_FILE does not list (any is taken when no chain is configured); nothing is appended. ' +
+          '403 AGENT_NOT_ALLOWED: the key or token is limited to agents (`agents`) and the body names another agentId, or none; nothing is appended.',
         headers: SubmitTaskHeaders,
         body: SubmitTaskBody,
         response: { 202: SubmitTaskResponse, 422: ProblemSchema, 503: ProblemSchema, ...problems },
       },
     }, async (request, reply) => {
       assertMaySubmitAs(principalOf(request), request.body.agentId);
+      assertKnownChain(deps.taskChainIds, request.body.chainId);
       deps.assertTaskRunnable?.(request.body);
       const metadata = metadataOf(request);
       const keys = deps.sealTaskInputs ? deps.subjectKeys : undefined;
