@@ -30,7 +30,7 @@ function extensionsOf(value: string): Record<string, string> {
   return out;
 }
 
-/** The settings kafkaOAuthBearerParameters reads: those of KafkaSecuritySettings (kafka-security-settings.ts) that OAUTHBEARER takes or refuses. */
+/** The settings kafkaOAuthBearerParameters reads, part of KafkaSecuritySettings (kafka-security-settings.ts): OAUTHBEARER's own, and the user and password it refuses beside them. */
 export type KafkaOAuthBearerSettings = {
   KAFKA_SASL_USERNAME?: string;
   KAFKA_SASL_PASSWORD?: string;

@@ -3,22 +3,15 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import type { KafkaConfig } from 'kafkajs';
 import { ConfigError } from './errors';
-import { kafkaOAuthBearerParameters, type KafkaOAuthBearerParameters } from './kafka-oauthbearer-options';
+import { kafkaOAuthBearerParameters, type KafkaOAuthBearerParameters, type KafkaOAuthBearerSettings } from './kafka-oauthbearer-options';
 
-/** The settings that say how the gateway's Kafka clients connect (docs/configuration.md). */
-export type KafkaSecuritySettings = {
+/** The settings that say how the gateway's Kafka clients connect (docs/configuration.md): TLS, the SASL mechanism, and its credentials (user and password, or OAUTHBEARER's). */
+export type KafkaSecuritySettings = KafkaOAuthBearerSettings & {
   KAFKA_SSL?: 'on' | 'off';
   KAFKA_SSL_CA_FILE?: string;
   KAFKA_SSL_CERT_FILE?: string;
   KAFKA_SSL_KEY_FILE?: string;
   KAFKA_SASL_MECHANISM?: 'plain' | 'scram-sha-256' | 'scram-sha-512' | 'oauthbearer';
-  KAFKA_SASL_USERNAME?: string;
-  KAFKA_SASL_PASSWORD?: string;
-  KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL?: string;
-  KAFKA_SASL_OAUTHBEARER_CLIENT_ID?: string;
-  KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET?: string;
-  KAFKA_SASL_OAUTHBEARER_SCOPE?: string;
-  KAFKA_SASL_OAUTHBEARER_EXTENSIONS?: string;
 };
 
 /** The settings the SASL and TLS errors point at. */
