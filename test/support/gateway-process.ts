@@ -22,7 +22,8 @@ const ROOT = join(__dirname, '..', '..');
  *
  * A port free a moment ago can be taken before the child listens (by another test file's
  * connection, given it as an ephemeral port): the start then refuses it before it makes anything
- * (`PORT` / `CHAIN_PORT` … is already in use), and it is started again on other ports, twice at most.
+ * (`PORT` / `CHAIN_PORT` … is already in use), and it is started again on other ports, twice at most:
+ * only the ports picked here (a CHAIN_PORT the caller fixed, for files naming the chain's URL, is kept).
  */
 export async function startGatewayProcess(env: Record<string, string> = {}, dataDir?: string): Promise<GatewayProcess> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'omc-e2e-'));
@@ -30,15 +31,17 @@ export async function startGatewayProcess(env: Record<string, string> = {}, data
     try {
       return await startOnce(env, dir);
     } catch (err) {
-      const portTaken = /^openmcp: CONFIG_INVALID: (PORT|CHAIN_PORT): \S+ is already in use/m.test((err as Error).message);
-      if (!portTaken || attempt === 3 || env.PORT !== undefined || env.CHAIN_PORT !== undefined) throw err;
+      // Tried again only when every port the start names as taken is one picked here, not one the caller fixed.
+      const line = /^openmcp: CONFIG_INVALID: .* (?:is|are) already in use/m.exec((err as Error).message)?.[0];
+      const taken = line ? [...line.matchAll(/\b(PORT|CHAIN_PORT): \S+/g)].map((m) => m[1] as 'PORT' | 'CHAIN_PORT') : [];
+      if (!taken.length || attempt === 3 || taken.some((name) => env[name] !== undefined)) throw err;
     }
   }
 }
 
 async function startOnce(env: Record<string, string>, dir: string): Promise<GatewayProcess> {
-  const port = await freePort();
-  const chainPort = await freePort();
+  const port = env.PORT ? Number(env.PORT) : await freePort();
+  const chainPort = env.CHAIN_PORT ? Number(env.CHAIN_PORT) : await freePort();
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'openmcp'), 'start'], {
     cwd: ROOT,
     env: { ...process.env, DATA_DIR: dir, PORT: String(port), CHAIN_PORT: String(chainPort), LOG_LEVEL: 'warn', BATCH_MAX_SECONDS: '1', ...env },
