@@ -1,10 +1,15 @@
 import { isIP, type LookupFunction } from 'node:net';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Dispatcher, RequestInit as UndiciRequestInit } from 'undici';
+import { EgressHostRefusedError, egressHostAllowed, type EgressRules } from './egress-rules';
 import { InternalAddressRefusedError, internalAddressOf, isInternalAddress, systemResolve, type ResolveHost } from './private-address';
 
-/** Where names resolve and what counts as internal: the system resolver and isInternalAddress, unless a test simulates its own (a rebinding). */
-export type PublicOnlyOptions = { resolve?: ResolveHost; isInternal?: (address: string) => boolean };
+/**
+ * Where names resolve and what counts as internal: the system resolver and isInternalAddress,
+ * unless a test simulates its own (a rebinding); `rules`, the host operator's
+ * (MCP_EGRESS_ALLOWED_HOSTS, MCP_EGRESS_DENIED_NETWORKS: egress-rules.ts).
+ */
+export type PublicOnlyOptions = { resolve?: ResolveHost; isInternal?: (address: string) => boolean; rules?: EgressRules };
 
 /** undici's fetch with an Agent of its own package (a dispatcher of another undici, Node's bundled one, is not guaranteed to be taken). */
 type Pinned = { fetch: typeof import('undici').fetch; dispatcher: Dispatcher };
@@ -38,11 +43,13 @@ function checkedLookup(resolve: ResolveHost, isInternal: (address: string) => bo
  * Node connects to a literal without a lookup. undici is loaded on first use, by the processes
  * that have such an upstream only.
  */
-async function pinnedClient(resolve: ResolveHost, isInternal: (address: string) => boolean): Promise<Pinned> {
+async function pinnedClient(resolve: ResolveHost, isInternal: (address: string) => boolean, rules?: EgressRules): Promise<Pinned> {
   const { Agent, buildConnector, fetch } = await import('undici');
   const connector = buildConnector({ lookup: checkedLookup(resolve, isInternal) });
   const dispatcher = new Agent({
     connect: (options, callback) => {
+      // A redirect's target too: undici follows it through this dispatcher, past the fetch's own check.
+      if (!egressHostAllowed(rules, options.hostname)) return callback(new EgressHostRefusedError(options.host ?? options.hostname), null);
       if (isIP(options.hostname) && isInternal(options.hostname)) {
         return callback(new InternalAddressRefusedError(options.host ?? options.hostname, options.hostname), null);
       }
@@ -52,13 +59,19 @@ async function pinnedClient(resolve: ResolveHost, isInternal: (address: string) 
   return { fetch, dispatcher };
 }
 
-/** One Agent (and its connection pools) per process for the system resolver, as fetch's global one. */
+/** One Agent (and its connection pools) per process for the system resolver, as fetch's global one; one per set of the operator's rules (a process has one). */
 let shared: Promise<Pinned> | undefined;
-function sharedPinned(): Promise<Pinned> {
-  return (shared ??= pinnedClient(systemResolve, isInternalAddress).catch((err: unknown) => {
-    shared = undefined;
+const sharedByRules = new WeakMap<EgressRules, Promise<Pinned>>();
+function sharedPinned(rules?: EgressRules): Promise<Pinned> {
+  const forget = (err: unknown) => {
+    if (rules) sharedByRules.delete(rules);
+    else shared = undefined;
     throw err;
-  }));
+  };
+  if (!rules) return (shared ??= pinnedClient(systemResolve, isInternalAddress).catch(forget));
+  let p = sharedByRules.get(rules);
+  if (!p) sharedByRules.set(rules, (p = pinnedClient(systemResolve, (a) => isInternalAddress(a, rules.deniedNetworks), rules).catch(forget)));
+  return p;
 }
 
 /**
@@ -73,15 +86,17 @@ function sharedPinned(): Promise<Pinned> {
  * @example new StreamableHTTPClientTransport(url, { fetch: isolatedAbortFetch(publicOnlyFetch()) })
  */
 export function publicOnlyFetch(options: PublicOnlyOptions = {}): FetchLike {
+  const { rules } = options;
   const resolve = options.resolve ?? systemResolve;
-  const isInternal = options.isInternal ?? isInternalAddress;
+  const isInternal = options.isInternal ?? ((a: string) => isInternalAddress(a, rules?.deniedNetworks));
   const custom = options.resolve !== undefined || options.isInternal !== undefined;
   let own: Promise<Pinned> | undefined;
   return async (url, init) => {
     const target = new URL(url instanceof URL ? url.href : url);
+    if (!egressHostAllowed(rules, target.hostname)) throw new EgressHostRefusedError(target.host);
     const internal = await internalAddressOf(target.href, resolve, isInternal);
     if (internal !== undefined) throw new InternalAddressRefusedError(target.host, internal);
-    const pinned = await (custom ? (own ??= pinnedClient(resolve, isInternal)) : sharedPinned());
+    const pinned = await (custom ? (own ??= pinnedClient(resolve, isInternal, rules)) : sharedPinned(rules));
     // undici's Response and Headers are what Node's fetch returns (Node's fetch is undici), of the package's version.
     return (await pinned.fetch(url, { ...(init as UndiciRequestInit), dispatcher: pinned.dispatcher })) as unknown as Response;
   };

@@ -7,6 +7,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { healthCauseOf } from '../../src/mcp/health-cause';
 import { isolatedAbortFetch } from '../../src/mcp/isolated-abort-fetch';
 import { isInternalAddress, type ResolveHost } from '../../src/mcp/private-address';
+import { egressRulesFrom } from '../../src/mcp/egress-rules';
 import { publicOnlyFetch } from '../../src/mcp/public-only-fetch';
 import { SseTransportWithCause } from '../../src/mcp/sse-transport-with-cause';
 import { startBearerUpstream, type BearerUpstream } from './support/bearer-upstream';
@@ -119,6 +120,40 @@ describe('publicOnlyFetch: each connection of an egress "public" upstream goes t
       expect(causeOf(err).message).to.include('resolves to an internal address (127.0.0.2)');
     });
   }
+
+  it('MCP_EGRESS_ALLOWED_HOSTS: a host it does not list is refused before anything is resolved or sent (EGRESS_HOST_REFUSED); a listed one is reached', async () => {
+    const asked: string[] = [];
+    const resolve: ResolveHost = async (host) => (asked.push(host), [{ address: '127.0.0.1', family: 4 }]);
+    const f = publicOnlyFetch({ resolve, isInternal: loopbackIsPublic, rules: egressRulesFrom({ allowedHosts: 'public.test' }) });
+    const err = await failure(f(`http://other.test:${loop.port}/host`));
+    expect(err).to.include({ code: 'EGRESS_HOST_REFUSED' });
+    expect((err as Error).message).to.match(/^other\.test:\d+ is not in MCP_EGRESS_ALLOWED_HOSTS/);
+    expect(healthCauseOf(err)).to.deep.equal({ kind: 'unreachable', errno: 'EGRESS_HOST_REFUSED' });
+    expect(asked).to.deep.equal([]);
+    expect(loop.seen).to.deep.equal([]);
+    expect(await (await f(`http://public.test:${loop.port}/host`)).text()).to.equal(`public.test:${loop.port}`);
+  });
+
+  it('MCP_EGRESS_ALLOWED_HOSTS: a redirect to a host it does not list is refused at its connection: nothing reaches that host', async () => {
+    const f = publicOnlyFetch({ resolve: names({ 'public.test': '127.0.0.1', 'other.test': '127.0.0.1' }), isInternal: loopbackIsPublic, rules: egressRulesFrom({ allowedHosts: 'public.test' }) });
+    const target = `http://other.test:${loop.port}/landed`;
+    const err = await failure(f(`http://public.test:${loop.port}/to?location=${encodeURIComponent(target)}`));
+    expect(loop.seen).to.deep.equal([`public.test:${loop.port} /to?location=${encodeURIComponent(target)}`]);
+    expect(causeOf(err)).to.include({ code: 'EGRESS_HOST_REFUSED' });
+  });
+
+  it('MCP_EGRESS_DENIED_NETWORKS: a name rebound into a denied network at the connection is refused there (INTERNAL_ADDRESS_REFUSED naming the address)', async () => {
+    let answered = 0;
+    const rebinding: ResolveHost = async () => [{ address: answered++ === 0 ? '198.51.100.7' : '203.0.113.9', family: 4 }];
+    const f = publicOnlyFetch({ resolve: rebinding, rules: egressRulesFrom({ deniedNetworks: '203.0.113.0/24' }) });
+    const err = await failure(f('http://partner.test/mcp'));
+    expect(answered).to.equal(2);
+    expect(causeOf(err)).to.include({ code: 'INTERNAL_ADDRESS_REFUSED' });
+    expect(causeOf(err).message).to.include('(203.0.113.9)');
+    // Written as an address in the URL: refused before any connection.
+    const direct = await failure(publicOnlyFetch({ rules: egressRulesFrom({ deniedNetworks: '203.0.113.0/24' }) })('http://203.0.113.9/mcp'));
+    expect(direct).to.include({ code: 'INTERNAL_ADDRESS_REFUSED' });
+  });
 
   it('a name connects to the address it was checked at, with its own name in Host (and a redirect to a public name is followed)', async () => {
     const f = publicOnlyFetch({ resolve: names({ 'public.test': '127.0.0.1' }), isInternal: loopbackIsPublic });
