@@ -82,8 +82,10 @@ function sharedPinned(rules?: EgressRules): Promise<Pinned> {
  * name answering a public address to the check and an internal one to the connection (a DNS
  * rebinding with TTL 0) reaches nothing inside. A connection kept alive stays at the address it
  * was checked at. Errors reach the caller as fetch's own: a TypeError "fetch failed" whose
- * `cause` is the InternalAddressRefusedError, when the connection was refused.
- * @example new StreamableHTTPClientTransport(url, { fetch: isolatedAbortFetch(publicOnlyFetch()) })
+ * `cause` is the InternalAddressRefusedError, when the connection was refused. With the operator's
+ * `rules`, the addresses of MCP_EGRESS_DENIED_NETWORKS count as internal, and a host (a redirect's
+ * too) that MCP_EGRESS_ALLOWED_HOSTS does not list is refused before it is resolved (EgressHostRefusedError).
+ * @example new StreamableHTTPClientTransport(url, { fetch: isolatedAbortFetch(publicOnlyFetch({ rules })) })
  */
 export function publicOnlyFetch(options: PublicOnlyOptions = {}): FetchLike {
   const { rules } = options;
