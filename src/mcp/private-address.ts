@@ -88,12 +88,22 @@ export async function internalAddressOf(url: string, resolve: ResolveHost = syst
   return found.find((a) => isInternal(a.address))?.address;
 }
 
-/** A request of a public-only upstream whose host resolves to an internal address: refused, never sent. */
+/**
+ * A request of a public-only upstream whose host resolves to an internal address: refused, never
+ * sent. Its message, which becomes the health reason the server's tenant reads (its server list,
+ * its log), names the host, never the address: a tenant that points a name of its own at the host's
+ * internal names (a CNAME to `db.corp.internal`) would otherwise read the addresses of the host's
+ * networks, name by name. `address` keeps it for the host operator (the gateway's own log writes an
+ * error's fields), who can also resolve the name from the gateway's host.
+ */
 export class InternalAddressRefusedError extends Error {
   readonly code = 'INTERNAL_ADDRESS_REFUSED';
 
   /** `host` (as written in the URL, with its port if any) is, or resolves to, `address`. */
-  constructor(host: string, address: string) {
-    super(`${host} resolves to an internal address (${address}): a server registered by a tenant is reached at public addresses only (docs/security.md)`);
+  constructor(
+    host: string,
+    readonly address: string,
+  ) {
+    super(`${host} resolves to an internal address: a server registered by a tenant is reached at public addresses only (docs/security.md)`);
   }
 }

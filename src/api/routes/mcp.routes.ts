@@ -68,7 +68,7 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
           refuse(
             isInternalAddress(internal)
               ? 'the URL reaches an internal address (loopback, private or link-local network) of the gateway'
-              : `the URL reaches ${internal}, in MCP_EGRESS_DENIED_NETWORKS (networks this gateway's operator keeps from tenants' servers)`,
+              : "the URL reaches an address in MCP_EGRESS_DENIED_NETWORKS (networks this gateway's operator keeps from tenants' servers)",
             'body.url',
           );
         }
