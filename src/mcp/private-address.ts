@@ -93,8 +93,8 @@ export async function internalAddressOf(url: string, resolve: ResolveHost = syst
  * sent. Its message, which becomes the health reason the server's tenant reads (its server list,
  * its log), names the host, never the address: a tenant that points a name of its own at the host's
  * internal names (a CNAME to `db.corp.internal`) would otherwise read the addresses of the host's
- * networks, name by name. `address` keeps it for the host operator (the gateway's own log writes an
- * error's fields), who can also resolve the name from the gateway's host.
+ * networks, name by name. `address` keeps it for the code that handles the error (a log that
+ * writes the error whole); the host operator can also resolve the name on the gateway's host.
  */
 export class InternalAddressRefusedError extends Error {
   readonly code = 'INTERNAL_ADDRESS_REFUSED';
