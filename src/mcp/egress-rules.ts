@@ -34,7 +34,8 @@ export function networkOf(v: string): { address: string; prefix: number; family:
  */
 export function egressRulesFrom(s: { allowedHosts?: string; deniedNetworks?: string }): EgressRules {
   const list = (v?: string) => (v ?? '').split(',').map((e) => e.trim()).filter(Boolean);
-  const hosts = list(s.allowedHosts).map((h) => h.toLowerCase());
+  // A fully qualified name's trailing dot is the same host (egressHostAllowed drops the URL's too).
+  const hosts = list(s.allowedHosts).map((h) => h.toLowerCase().replace(/\.$/, ''));
   const networks = list(s.deniedNetworks).map((n) => {
     const net = networkOf(n);
     if (!net) throw new Error(`MCP_EGRESS_DENIED_NETWORKS: ${JSON.stringify(n)} is not an address or network`);

@@ -22,6 +22,12 @@ describe('egress rules (MCP_EGRESS_ALLOWED_HOSTS, MCP_EGRESS_DENIED_NETWORKS)', 
     }
   });
 
+  it('an entry written with a trailing dot (a fully qualified name, which the configuration accepts) matches its host with or without one', () => {
+    const rules = egressRulesFrom({ allowedHosts: 'mcp.example.com., *.vendor.example.' });
+    for (const host of ['mcp.example.com', 'mcp.example.com.', 'eu.vendor.example', 'eu.vendor.example.']) expect(egressHostAllowed(rules, host), host).to.equal(true);
+    for (const host of ['vendor.example', 'vendor.example.', 'xmcp.example.com']) expect(egressHostAllowed(rules, host), host).to.equal(false);
+  });
+
   it('entries: host names, addresses and *. patterns; a port, a path, * inside or a bare *. is refused by the configuration (CONFIG_INVALID naming the entry)', () => {
     for (const ok of ['mcp.example.com', '*.example.com', '10.0.0.5', '[fd00::1]']) expect(isEgressHostPattern(ok), ok).to.equal(true);
     for (const bad of ['mcp.example.com:443', 'https://mcp.example.com', '*.*.example.com', 'a.*.example.com', '*.', '*.10.0.0.5']) expect(isEgressHostPattern(bad), bad).to.equal(false);
