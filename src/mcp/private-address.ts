@@ -99,11 +99,20 @@ export async function internalAddressOf(url: string, resolve: ResolveHost = syst
 export class InternalAddressRefusedError extends Error {
   readonly code = 'INTERNAL_ADDRESS_REFUSED';
 
-  /** `host` (as written in the URL, with its port if any) is, or resolves to, `address`. */
+  /**
+   * `host` (as written in the URL, with its port if any) is, or resolves to, `address`; `denied`,
+   * the operator's MCP_EGRESS_DENIED_NETWORKS, names that setting when only it holds the address
+   * (a public one: "an internal address" would send the operator looking in the wrong place).
+   */
   constructor(
     host: string,
     readonly address: string,
+    denied?: BlockList,
   ) {
-    super(`${host} resolves to an internal address: a server registered by a tenant is reached at public addresses only (docs/security.md)`);
+    super(
+      denied && !isInternalAddress(address) && isInternalAddress(address, denied)
+        ? `${host} resolves to an address in MCP_EGRESS_DENIED_NETWORKS: a server registered by a tenant is reached at public addresses outside the networks the gateway's operator keeps from it only (docs/security.md)`
+        : `${host} resolves to an internal address: a server registered by a tenant is reached at public addresses only (docs/security.md)`,
+    );
   }
 }

@@ -20,12 +20,12 @@ type Pinned = { fetch: typeof import('undici').fetch; dispatcher: Dispatcher };
  * of them when Node tries several, Happy Eyeballs). TLS keeps the name: SNI, the certificate's
  * check and the Host header are the URL's host, only the socket's address comes from here.
  */
-function checkedLookup(resolve: ResolveHost, isInternal: (address: string) => boolean): LookupFunction {
+function checkedLookup(resolve: ResolveHost, isInternal: (address: string) => boolean, rules?: EgressRules): LookupFunction {
   return (hostname, options, callback) => {
     resolve(hostname).then(
       (found) => {
         const internal = found.find((a) => isInternal(a.address));
-        if (internal) return callback(new InternalAddressRefusedError(hostname, internal.address), '');
+        if (internal) return callback(new InternalAddressRefusedError(hostname, internal.address, rules?.deniedNetworks), '');
         // The system resolver rejects rather than answer nothing (ENOTFOUND); a resolver of a test may not.
         if (found.length === 0) return callback(new Error(`${hostname} resolves to no address`), '');
         // Node asks for every address when it tries several (autoSelectFamily, its default), else for one.
@@ -45,13 +45,13 @@ function checkedLookup(resolve: ResolveHost, isInternal: (address: string) => bo
  */
 async function pinnedClient(resolve: ResolveHost, isInternal: (address: string) => boolean, rules?: EgressRules): Promise<Pinned> {
   const { Agent, buildConnector, fetch } = await import('undici');
-  const connector = buildConnector({ lookup: checkedLookup(resolve, isInternal) });
+  const connector = buildConnector({ lookup: checkedLookup(resolve, isInternal, rules) });
   const dispatcher = new Agent({
     connect: (options, callback) => {
       // A redirect's target too: undici follows it through this dispatcher, past the fetch's own check.
       if (!egressHostAllowed(rules, options.hostname)) return callback(new EgressHostRefusedError(options.host ?? options.hostname), null);
       if (isIP(options.hostname) && isInternal(options.hostname)) {
-        return callback(new InternalAddressRefusedError(options.host ?? options.hostname, options.hostname), null);
+        return callback(new InternalAddressRefusedError(options.host ?? options.hostname, options.hostname, rules?.deniedNetworks), null);
       }
       connector(options, callback);
     },
@@ -97,7 +97,7 @@ export function publicOnlyFetch(options: PublicOnlyOptions = {}): FetchLike {
     const target = new URL(url instanceof URL ? url.href : url);
     if (!egressHostAllowed(rules, target.hostname)) throw new EgressHostRefusedError(target.host);
     const internal = await internalAddressOf(target.href, resolve, isInternal);
-    if (internal !== undefined) throw new InternalAddressRefusedError(target.host, internal);
+    if (internal !== undefined) throw new InternalAddressRefusedError(target.host, internal, rules?.deniedNetworks);
     const pinned = await (custom ? (own ??= pinnedClient(resolve, isInternal, rules)) : sharedPinned(rules));
     // undici's Response and Headers are what Node's fetch returns (Node's fetch is undici), of the package's version.
     return (await pinned.fetch(url, { ...(init as UndiciRequestInit), dispatcher: pinned.dispatcher })) as unknown as Response;

@@ -38,7 +38,8 @@ describe('MCP gateway: MCP_EGRESS_ALLOWED_HOSTS and MCP_EGRESS_DENIED_NETWORKS a
     expect(sse.healthReason).to.include('not in MCP_EGRESS_ALLOWED_HOSTS');
     const denied = await gw.registerServer({ tenant: 'acme', actor, name: 'denied', transport: 'http', url: 'http://203.0.113.9/mcp', egress: 'public' });
     expect(denied.health).to.equal('down');
-    expect(denied.healthReason).to.include('203.0.113.9 resolves to an internal address:');
+    // Named as the setting's, not as an internal address (which 203.0.113.9 is not): the operator sees why.
+    expect(denied.healthReason).to.include('203.0.113.9 resolves to an address in MCP_EGRESS_DENIED_NETWORKS:');
   });
 
   it("the host operator's own servers (no egress) are not held by the rules", async () => {

@@ -151,9 +151,11 @@ describe('publicOnlyFetch: each connection of an egress "public" upstream goes t
     expect(answered).to.equal(2);
     expect(causeOf(err)).to.include({ code: 'INTERNAL_ADDRESS_REFUSED' });
     expect(causeOf(err)).to.include({ address: '203.0.113.9' });
+    expect(causeOf(err).message).to.match(/^partner\.test resolves to an address in MCP_EGRESS_DENIED_NETWORKS:/);
     // Written as an address in the URL: refused before any connection.
     const direct = await failure(publicOnlyFetch({ rules: egressRulesFrom({ deniedNetworks: '203.0.113.0/24' }) })('http://203.0.113.9/mcp'));
     expect(direct).to.include({ code: 'INTERNAL_ADDRESS_REFUSED' });
+    expect((direct as Error).message).to.match(/^203\.0\.113\.9 resolves to an address in MCP_EGRESS_DENIED_NETWORKS:/);
   });
 
   it('a name connects to the address it was checked at, with its own name in Host (and a redirect to a public name is followed)', async () => {
