@@ -18,6 +18,7 @@ import {
 import { z } from 'zod';
 import { InvalidCursorError, OpenMcpError } from '../core/errors';
 import { callerCannotTake, type AskCaller } from './caller-requests';
+import { checkCallsFirst } from './check-calls-first';
 import { McpGatewayError, UpstreamProtocolError } from './errors';
 import type { McpGateway, UpstreamLog } from './gateway';
 import { MAX_QUEUED_LOG_MESSAGES } from './log-relay';
@@ -34,32 +35,6 @@ export const SEARCH_TOOLS_NAME = 'search_tools';
  * tools/call against CallToolRequestSchema itself, answering -32602 Invalid params as the spec says.
  */
 const LenientCallToolRequestSchema = CallToolRequestSchema.extend({ params: z.unknown() });
-
-type RequestHandler = (request: { method: string; params?: unknown }, extra: unknown) => Promise<unknown>;
-
-/**
- * A malformed tools/call answered in the gateway's words: -32602 with `VALIDATION_FAILED` in
- * error.data.code, naming the field and what it must be. The SDK's Server checks tools/call
- * before any handler of ours runs, answering "MCP error -32602: Invalid tools/call request:"
- * and zod's issues as JSON (a client's McpError prefixes that message once more), with no code
- * of ours. So its handler, once installed, is put behind this check of the same schema; a
- * request that passes goes to it unchanged (the SDK's own check then passes too).
- */
-function checkCallsFirst(server: Server): void {
-  const handlers = (server as unknown as { _requestHandlers: Map<string, RequestHandler> })._requestHandlers;
-  const sdkHandler = handlers.get('tools/call');
-  if (!sdkHandler) throw new Error('tools/call handler not installed');
-  handlers.set('tools/call', (request, extra) => {
-    const parsed = CallToolRequestSchema.safeParse(request);
-    if (parsed.success) return sdkHandler(request, extra);
-    const issues = parsed.error.issues.slice(0, 3).map((issue) => {
-      const field = issue.path.map(String).join('.');
-      const what = field === 'params.arguments' ? "params.arguments must be an object of the tool's arguments by name (not an array, nor a JSON string)" : field || 'the request';
-      return `${what}: ${issue.message}`;
-    });
-    return Promise.reject(wireError(ErrorCode.InvalidParams, `tools/call: ${issues.join('; ')}`, { code: 'VALIDATION_FAILED' }));
-  });
-}
 
 /** logging/setLevel and tools/list with their params unchecked, so that a bad level or cursor is -32602 (see above), not -32603. */
 const LenientSetLevelRequestSchema = SetLevelRequestSchema.extend({ params: z.unknown() });
