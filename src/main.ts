@@ -67,6 +67,7 @@ import { relayReadiness } from './relay/relay-readiness';
 import { checkPortsFree } from './app/check-ports-free';
 import { listenConfigError } from './app/listen-error';
 import { createGateway, egressRulesOf, mcpOriginPolicyFrom, mcpSessionLimitsFrom } from './app/gateway';
+import { recordPayloadPolicy } from './app/recorded-payload-policy';
 import { ChainRegistry } from './web3/chain-registry';
 import { loadChainsFile } from './web3/chains-file';
 import { loadPolicyFile } from './agent/policy/load-policy';
@@ -523,6 +524,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     let registrations: StartupRegistrations | undefined;
     if (connectsUpstreams(roles)) {
       const gw = await createGateway({ config, store, cache, logger, registry, subjectKeys });
+      // For `openmcp mcp stdio` on this database, which reads settings of its own: it refuses another policy.
+      await recordPayloadPolicy(knex, config.MCP_PAYLOAD_POLICY);
       options.onGateway?.(gw);
       await gw.start();
       gateway = gw;
