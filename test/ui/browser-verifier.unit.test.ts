@@ -23,7 +23,7 @@ type VerifierModules = {
     rootFromInclusionProof(i: number, n: number, leaf: Uint8Array, path: Uint8Array[]): Promise<Uint8Array>;
   };
   signature: { recoverBatchHeadSigner(head: unknown, sig: string): Promise<string | undefined> };
-  verify: { verifyProofInBrowser(p: unknown, o: { rpcUrl: string; fetch?: typeof fetch }): Promise<Check[]>; PROOF_CHECKS: string[] };
+  verify: { verifyProofInBrowser(p: unknown, o: { rpcUrl: string; event?: string; fetch?: typeof fetch }): Promise<Check[]>; PROOF_CHECKS: string[] };
   twice: { duplicateJsonKey(text: string): unknown; proofFileProblem(text: string, name: string): string | undefined };
 };
 
@@ -31,6 +31,7 @@ const load = (p: string) => import(`../../ui/app/verify/${p}.js`);
 
 const SEALER_KEY: Hex = '0x4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c';
 const UNREACHABLE_RPC = 'http://127.0.0.1:9/';
+const PROOF_CHECKS_AFTER_FORMAT = ['event hash', 'leaf', 'root from path', 'batch signature'];
 
 /** A valid proof file for the 2nd of 3 events, built with the server's own tree and signer. */
 function makeProof(): Record<string, any> {
@@ -143,6 +144,37 @@ describe('in-browser proof verifier (ui/app/verify)', () => {
     const server = await verifyProofFile(proof, { rpcUrl: UNREACHABLE_RPC });
     expect(server[0]).to.deep.equal({ name: 'proof format', ok: true, detail: said });
     expect((await m.verify.verifyProofInBrowser(proof, { rpcUrl: UNREACHABLE_RPC }))[0]).to.deep.equal(server[0]);
+  });
+
+  // `openmcp verify --event <id>` failed a proof of another event; the browser had no way to ask, so an
+  // auditor proving event X passed a proof of Y unless they read the id off the first line.
+  it('fails "proof format" on a proof of another event than the one asked for, in the words of `openmcp verify --event`', async () => {
+    const proof = makeProof();
+    const proven: string = proof.event.id;
+    const other = eventHashVectors.cases.map((c) => c.event.id).find((id) => id !== proven)!;
+    const server = await verifyProofFile(proof, { rpcUrl: UNREACHABLE_RPC, event: other });
+    expect(server[0]).to.include({ name: 'proof format', ok: false });
+    expect(server[0].detail).to.match(new RegExp(`: not event ${other}, the one asked for$`));
+    const mine = await m.verify.verifyProofInBrowser(proof, { rpcUrl: UNREACHABLE_RPC, event: other });
+    expect(mine[0]).to.deep.equal(server[0]);
+    // The other checks still run, on what the file says.
+    expect(mine.slice(1, 5).map((r) => [r.name, r.ok])).to.deep.equal(PROOF_CHECKS_AFTER_FORMAT.map((n) => [n, true]));
+  });
+
+  it('agrees with `openmcp verify --event` on any id asked for, in any letter case (the proven one passes as without it)', async () => {
+    const proof = makeProof();
+    const proven: string = proof.event.id;
+    const flipCase = (id: string, mask: boolean[]) => [...id].map((ch, i) => (mask[i % mask.length] ? ch.toUpperCase() : ch.toLowerCase())).join('');
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.constant(proven), fc.uuid()), fc.array(fc.boolean(), { minLength: 1, maxLength: 36 }), async (id, mask) => {
+        const asked = flipCase(id, mask);
+        const server = await verifyProofFile(proof, { rpcUrl: UNREACHABLE_RPC, event: asked });
+        const mine = await m.verify.verifyProofInBrowser(proof, { rpcUrl: UNREACHABLE_RPC, event: asked });
+        expect(mine[0], asked).to.deep.equal(server[0]);
+        expect(mine[0].ok, asked).to.equal(asked.toLowerCase() === proven.toLowerCase());
+      }),
+      { numRuns: 100 },
+    );
   });
 
   // The envelope's tenant is any text (DESIGN.md): one that reads as more of the line named another event than the one proven.

@@ -62,13 +62,15 @@ function formatProblem(f) {
 
 /**
  * @typedef {{ name: string, ok: boolean, detail: string }} CheckResult
- * @typedef {{ rpcUrl: string, contract?: string, signer?: string, fetch?: typeof fetch, onCheck?: (r: CheckResult) => void }} VerifyOptions
+ * @typedef {{ rpcUrl: string, contract?: string, signer?: string, event?: string, fetch?: typeof fetch, onCheck?: (r: CheckResult) => void }} VerifyOptions
  */
 
 /**
  * Run every check on a proof file; each is reported (a failed one names what differs), and a
  * check whose input failed earlier still runs on what the file says, so each failure is its own.
- * `contract` and `signer` default to the file's: pass the addresses you trust.
+ * `contract` and `signer` default to the file's: pass the addresses you trust. `event`, the id of
+ * the event the proof must be of (any letter case; `openmcp verify --event`): without it, a proof
+ * of any event can pass.
  * @param {unknown} proof @param {VerifyOptions} opts @returns {Promise<CheckResult[]>}
  */
 export async function verifyProofInBrowser(proof, opts) {
@@ -92,7 +94,10 @@ export async function verifyProofInBrowser(proof, opts) {
   // Which event is proven: a proof of another event passes every check too (the server's twin: src/proofs/verify-proof.ts).
   // id, type and stream have fixed shapes; the tenant is any text, quoted unless a plain name (letters, digits, . _ -), or it could read as more of the line.
   const tenant = /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(event.tenant) ? event.tenant : JSON.stringify(event.tenant);
-  add('proof format', true, `${PROOF_FORMAT}, event ${event.id} (${event.type}) of stream ${event.stream}, tenant ${tenant}`);
+  const proves = `${PROOF_FORMAT}, event ${event.id} (${event.type}) of stream ${event.stream}, tenant ${tenant}`;
+  // A proof of another event is well-formed and passes the rest: it fails here, where the event is named, and the rest still run.
+  const otherEvent = opts.event !== undefined && opts.event.toLowerCase() !== String(event.id).toLowerCase();
+  add('proof format', !otherEvent, otherEvent ? `${proves}: not event ${opts.event}, the one asked for` : proves);
 
   const computed = await computeEventHash(event).catch((/** @type {Error} */ err) => `error: ${err.message}`);
   add('event hash', computed === event.hash, computed === event.hash ? computed : `envelope hashes to ${computed}, file says ${event.hash}`);
