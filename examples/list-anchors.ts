@@ -3,7 +3,10 @@
  * range of seqs, a task's whole trail"): it imports nothing of this project, only `ethers` (v6), so
  * it can be copied out with examples/independent-verify.ts.
  *
- *   npx tsx examples/list-anchors.ts --rpc http://127.0.0.1:8545 --contract 0x…
+ *   npx tsx examples/list-anchors.ts --rpc http://127.0.0.1:8545 --contract 0x… [--concurrency 8]
+ *
+ * It reads `--concurrency` batches at a time (default 8; ethers sends the calls made together as one
+ * JSON-RPC batch request), not one round trip after another: 1 for an RPC that refuses batches.
  *
  * Prints one line per batch (its id, seqs, root and when it was anchored) and, last, the seqs they
  * cover; exits 0 only if the ranges run from seq 0 with no gap and no overlap, which AuditAnchor
@@ -20,22 +23,43 @@ const AUDIT_ANCHOR_ABI = [
 /** One batch as the contract holds it; `anchoredAt` is its block's time. */
 export type Anchor = { id: number; firstSeq: number; lastSeq: number; root: string; anchoredAt: string };
 
+/** How many `batch(id)` reads may be in flight at once: at most this many per JSON-RPC batch request. */
+export const DEFAULT_CONCURRENCY = 8;
+
+export type ListAnchorsOptions = { concurrency?: number };
+
 /**
- * Every batch `contract` holds, in id order: `batch(id)` for each id below `nextBatchId()`.
- * Throws `no contract at 0x… on chain N` for an address with no code (every view would answer nothing).
- * @example const anchors = await listAnchors('http://127.0.0.1:8545', '0x5fbdb2315678afecb367f032d93f642f64180aa3');
+ * Every batch `contract` holds, in id order: `batch(id)` for each id below `nextBatchId()`, read
+ * `concurrency` at a time (requires a whole number from 1; default DEFAULT_CONCURRENCY).
+ * Throws `no contract at 0x… on chain N` for an address with no code (every view would answer nothing),
+ * and the first read that fails (no partial list).
+ * @example const anchors = await listAnchors('http://127.0.0.1:8545', '0x5fbdb2315678afecb367f032d93f642f64180aa3', { concurrency: 4 });
  */
-export async function listAnchors(rpc: string, contract: string): Promise<Anchor[]> {
+export async function listAnchors(rpc: string, contract: string, { concurrency = DEFAULT_CONCURRENCY }: ListAnchorsOptions = {}): Promise<Anchor[]> {
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a whole number from 1, not ${concurrency}`);
   const provider = new JsonRpcProvider(rpc);
   try {
     if ((await provider.getCode(contract)) === '0x') throw new Error(`no contract at ${contract.toLowerCase()} on chain ${(await provider.getNetwork()).chainId}`);
     const anchor = new Contract(contract, AUDIT_ANCHOR_ABI, provider);
     const count = Number(await anchor.nextBatchId());
-    const out: Anchor[] = [];
-    for (let id = 0; id < count; id++) {
-      const [root, firstSeq, lastSeq, anchoredAt] = await anchor.batch(id);
-      out.push({ id, firstSeq: Number(firstSeq), lastSeq: Number(lastSeq), root, anchoredAt: new Date(Number(anchoredAt) * 1000).toISOString() });
-    }
+    const out: Anchor[] = new Array(count);
+    // `concurrency` workers take the next id in turn; each answer goes to its id's place, so the
+    // list is in id order whatever order they come back in. After a failure no new read starts.
+    let nextId = 0;
+    let failed = false;
+    const worker = async () => {
+      while (!failed && nextId < count) {
+        const id = nextId++;
+        try {
+          const [root, firstSeq, lastSeq, anchoredAt] = await anchor.batch(id);
+          out[id] = { id, firstSeq: Number(firstSeq), lastSeq: Number(lastSeq), root, anchoredAt: new Date(Number(anchoredAt) * 1000).toISOString() };
+        } catch (err) {
+          failed = true;
+          throw err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
     return out;
   } finally {
     provider.destroy();
@@ -63,9 +87,14 @@ export function contiguityProblem(anchors: Anchor[]): string | undefined {
 
 async function main(args: string[]): Promise<number> {
   const option = (name: string) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : undefined);
-  const [rpc, contract] = [option('rpc'), option('contract')];
+  const [rpc, contract, many] = [option('rpc'), option('contract'), option('concurrency')];
   if (!rpc || !contract) {
-    console.error('usage: list-anchors.ts --rpc URL --contract 0x…  (the AuditAnchor address the operator publishes)');
+    console.error('usage: list-anchors.ts --rpc URL --contract 0x…  [--concurrency N]  (the AuditAnchor address the operator publishes)');
+    return 2;
+  }
+  const concurrency = many === undefined ? DEFAULT_CONCURRENCY : /^[1-9]\d*$/.test(many) ? Number(many) : NaN;
+  if (!Number.isSafeInteger(concurrency)) {
+    console.error(`--concurrency takes how many batch(id) reads may be in flight at once (a whole number from 1), not ${many}`);
     return 2;
   }
   // ethers would take anything else for an ENS name and say only that the chain has no ENS.
@@ -73,7 +102,7 @@ async function main(args: string[]): Promise<number> {
     console.error(`--contract takes the AuditAnchor's address (0x and 40 hex digits), not ${contract}`);
     return 2;
   }
-  const anchors = await listAnchors(rpc, contract);
+  const anchors = await listAnchors(rpc, contract, { concurrency });
   const provider = new JsonRpcProvider(rpc);
   const chainId = (await provider.getNetwork()).chainId;
   provider.destroy();

@@ -5,6 +5,10 @@ export type CountingRpcProxy = {
   url: string;
   /** How many calls of `method` went through (a JSON-RPC batch counts each of its calls). */
   count(method: string): number;
+  /** How many HTTP requests carried a call of `method` (a JSON-RPC batch of many such calls is one). */
+  requests(method: string): number;
+  /** The most calls of `method` forwarded and not yet answered at any one time. */
+  maxInFlight(method: string): number;
   reset(): void;
   /** From now on answer `eth_chainId` (and `net_version`) with this chain id, as an RPC URL pointed at another chain's node does; undefined: the node's own. */
   serveChainId(chainId: number | undefined): void;
@@ -27,6 +31,9 @@ export type CountingRpcProxy = {
  */
 export async function startCountingProxy(target: string, opts: { delayMs?: Record<string, number>; nullFirst?: Record<string, number> } = {}): Promise<CountingRpcProxy> {
   const counts = new Map<string, number>();
+  const requests = new Map<string, number>();
+  const inFlight = new Map<string, number>();
+  const maxInFlight = new Map<string, number>();
   const nulls = new Map(Object.entries(opts.nullFirst ?? {}));
   let servedChainId: number | undefined;
   let refused: { methods: Set<string>; error: { code: number; message: string } } = { methods: new Set(), error: { code: -32005, message: 'request rate limited' } };
@@ -41,6 +48,7 @@ export async function startCountingProxy(target: string, opts: { delayMs?: Recor
         const calls = [JSON.parse(body)].flat() as { id?: unknown; method?: string }[];
         const methods = calls.map((c) => String(c.method));
         for (const m of methods) counts.set(m, (counts.get(m) ?? 0) + 1);
+        for (const m of new Set(methods)) requests.set(m, (requests.get(m) ?? 0) + 1);
         const blank = new Set<unknown>();
         for (const c of calls) {
           const left = nulls.get(String(c.method)) ?? 0;
@@ -61,8 +69,21 @@ export async function startCountingProxy(target: string, opts: { delayMs?: Recor
         }
         const delay = Math.max(0, ...methods.map((m) => opts.delayMs?.[m] ?? 0));
         if (delay) await new Promise((r) => setTimeout(r, delay));
-        const answer = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-        let text = await answer.text();
+        const track = (d: number) => {
+          for (const m of methods) {
+            inFlight.set(m, (inFlight.get(m) ?? 0) + d);
+            maxInFlight.set(m, Math.max(maxInFlight.get(m) ?? 0, inFlight.get(m)!));
+          }
+        };
+        track(1);
+        let answer: Response;
+        let text: string;
+        try {
+          answer = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+          text = await answer.text();
+        } finally {
+          track(-1);
+        }
         if (servedChainId !== undefined) {
           for (const c of calls) if (c.method === 'eth_chainId' || c.method === 'net_version') blank.add(c.id);
         }
@@ -95,7 +116,9 @@ export async function startCountingProxy(target: string, opts: { delayMs?: Recor
   return {
     url: `http://127.0.0.1:${port}`,
     count: (method) => counts.get(method) ?? 0,
-    reset: () => counts.clear(),
+    requests: (method) => requests.get(method) ?? 0,
+    maxInFlight: (method) => maxInFlight.get(method) ?? 0,
+    reset: () => (counts.clear(), requests.clear(), maxInFlight.clear()),
     serveChainId: (chainId) => (servedChainId = chainId),
     refuse: (methods, error = refused.error) => (refused = { methods: new Set(methods), error }),
     refuseHttp: (methods, status = 403, body = 'forbidden') => (refusedHttp = { methods: new Set(methods), status, body }),
