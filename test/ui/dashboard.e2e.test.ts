@@ -311,6 +311,18 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     await page.locator('.error').waitFor({ timeout: 30_000 });
     expect(await page.locator('.error').innerText()).to.contain('An event id is a UUID');
     expect(await page.locator('[data-verdict]').count()).to.equal(0);
+    // Nor is the gateway's word taken for which event it sent: the proof fetched for an id must be of that event.
+    const proofPath = `**/v1/events/${submitted.id}/proof`;
+    await page.route(proofPath, (r) => r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(answer.body) }));
+    try {
+      await page.locator('#event-id').fill(submitted.id);
+      await page.getByRole('button', { name: 'Fetch proof and verify' }).click();
+      await page.locator('[data-verdict="failed"]').waitFor({ timeout: 60_000 });
+      expect(await page.locator('[data-verdict]').innerText()).to.equal('FAILED: proof format');
+      expect(await page.locator('[data-check="proof format"] .check-detail').innerText()).to.contain(`: not event ${submitted.id}, the one asked for`);
+    } finally {
+      await page.unroute(proofPath);
+    }
   });
 
   it("refuses a fetched proof that names a key twice in one object, as it refuses such a dropped file, before any check", async () => {
