@@ -92,9 +92,9 @@ async function main(args: string[]): Promise<number> {
     console.error('usage: list-anchors.ts --rpc URL --contract 0x…  [--concurrency N]  (the AuditAnchor address the operator publishes)');
     return 2;
   }
-  const concurrency = many === undefined ? DEFAULT_CONCURRENCY : /^[1-9]\d*$/.test(many) ? Number(many) : NaN;
+  const concurrency = !args.includes('--concurrency') ? DEFAULT_CONCURRENCY : many !== undefined && /^[1-9]\d*$/.test(many) ? Number(many) : NaN;
   if (!Number.isSafeInteger(concurrency)) {
-    console.error(`--concurrency takes how many batch(id) reads may be in flight at once (a whole number from 1), not ${many}`);
+    console.error(`--concurrency takes how many batch(id) reads may be in flight at once (a whole number from 1), not ${many ?? 'nothing'}`);
     return 2;
   }
   // ethers would take anything else for an ENS name and say only that the chain has no ENS.

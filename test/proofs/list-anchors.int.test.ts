@@ -140,5 +140,9 @@ describe('examples/list-anchors.ts over many batches: a few batch(id) reads at a
       expect(refused.status, bad).to.equal(2);
       expect(refused.stderr.trim()).to.equal(`--concurrency takes how many batch(id) reads may be in flight at once (a whole number from 1), not ${bad}`);
     }
+    // Given last, with no number: it read as no --concurrency at all.
+    const bare = await run('--concurrency');
+    expect(bare.status).to.equal(2);
+    expect(bare.stderr.trim()).to.equal('--concurrency takes how many batch(id) reads may be in flight at once (a whole number from 1), not nothing');
   });
 });
