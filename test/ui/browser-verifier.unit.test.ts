@@ -8,6 +8,7 @@ import { canonicalJson as serverCanonicalJson } from '../../src/core/canonical';
 import { buildTree, leafHash as serverLeafHash } from '../../src/proofs/merkle';
 import { signBatchHead } from '../../src/proofs/batch-head';
 import { verifyProofFile } from '../../src/proofs/verify-proof';
+import { isUuid } from '../../src/core/ids';
 import { duplicateJsonKey as serverDuplicateJsonKey } from '../../src/core/json-duplicate-key';
 import type { Hex } from '../../src/core/hex';
 
@@ -23,7 +24,7 @@ type VerifierModules = {
     rootFromInclusionProof(i: number, n: number, leaf: Uint8Array, path: Uint8Array[]): Promise<Uint8Array>;
   };
   signature: { recoverBatchHeadSigner(head: unknown, sig: string): Promise<string | undefined> };
-  verify: { verifyProofInBrowser(p: unknown, o: { rpcUrl: string; event?: string; fetch?: typeof fetch }): Promise<Check[]>; PROOF_CHECKS: string[] };
+  verify: { verifyProofInBrowser(p: unknown, o: { rpcUrl: string; event?: string; fetch?: typeof fetch }): Promise<Check[]>; PROOF_CHECKS: string[]; isEventId(id: unknown): boolean };
   twice: { duplicateJsonKey(text: string): unknown; proofFileProblem(text: string, name: string): string | undefined };
 };
 
@@ -175,6 +176,18 @@ describe('in-browser proof verifier (ui/app/verify)', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  // The page took any 36 hex digits and dashes in 8-4-4-4-12 (a version 0 or 9, a variant 0..7) that
+  // `openmcp verify --event` refuses with exit 2: the page ran the checks on an id the CLI calls no event id.
+  it('takes as an event id exactly what `openmcp verify --event` takes (isUuid), in any letter case', () => {
+    const hex = (n: number) => fc.stringMatching(new RegExp(`^[0-9a-fA-F]{${n}}$`));
+    const shaped = fc.tuple(hex(8), hex(4), hex(4), hex(4), hex(12)).map((p) => p.join('-'));
+    const near = fc.oneof(fc.uuid(), shaped, fc.constantFrom('00000000-0000-0000-0000-000000000000', 'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF', '01937a6e-7f00-0000-0000-000000000001', '01937a6e-7f00-7000-c000-000000000001', '01937a6e-7f00-9000-8000-000000000001'));
+    const any = fc.oneof(near, near.map((id) => ` ${id}`), near.map((id) => `${id}\n`), near.map((id) => id.replaceAll('-', '')), fc.string());
+    fc.assert(fc.property(any, (id) => void expect(m.verify.isEventId(id), JSON.stringify(id)).to.equal(isUuid(id))), { numRuns: 2000 });
+    for (const refused of ['01937a6e-7f00-0000-0000-000000000001', '01937a6e-7f00-7000-c000-000000000001', 'task-1', '']) expect(m.verify.isEventId(refused), refused).to.equal(false);
+    expect(m.verify.isEventId('01937A6E-7F00-7000-8000-000000000001')).to.equal(true);
   });
 
   // The envelope's tenant is any text (DESIGN.md): one that reads as more of the line named another event than the one proven.

@@ -13,6 +13,16 @@ export const PROOF_FORMAT = 'openmcp-proof/1';
 const UNPINNED_CONTRACT = 'named by the proof file, not pinned: anyone can deploy an AuditAnchor, enter the operator\'s address';
 const UNPINNED_SIGNER = 'named by the proof file, not pinned: enter the operator\'s sealer address';
 
+/**
+ * Whether `id` is an event id as `openmcp verify --event` takes it: a UUID as src/core/ids.ts isUuid
+ * (the uuid package's validate: version 1 to 8, RFC 9562 variant, or the nil or max UUID), any letter
+ * case, nothing around it. An id the CLI refuses (exit 2) is refused here too, before any check.
+ * @param {unknown} id @returns {boolean}
+ */
+export function isEventId(id) {
+  return typeof id === 'string' && /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$/i.test(id);
+}
+
 export const PROOF_CHECKS = ['proof format', 'event hash', 'leaf', 'root from path', 'batch signature', 'on-chain root', 'on-chain inclusion'];
 
 const hex32 = /^0x[0-9a-f]{64}$/;

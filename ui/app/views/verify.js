@@ -5,10 +5,9 @@ import { html } from '../html.js';
 import { fetchProofFile } from '../verify/fetch-proof.js';
 import { proofFileProblem } from '../verify/json-duplicate-key.js';
 import { proofPendingMessage } from '../verify/proof-pending-message.js';
-import { PROOF_CHECKS, verifyProofInBrowser } from '../verify/verify-proof.js';
+import { PROOF_CHECKS, isEventId, verifyProofInBrowser } from '../verify/verify-proof.js';
 
-/** An event id is a UUID (`openmcp verify --event` refuses anything else before any check). */
-const EVENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// An event id is a UUID as `openmcp verify --event` takes it (isEventId): it refuses anything else before any check.
 const NOT_AN_EVENT_ID = 'An event id is a UUID like 01937a6e-7f00-7000-8000-000000000001.';
 
 /** @param {{ checks: any[], running: boolean }} p */
@@ -104,7 +103,7 @@ export function VerifyView({ eventId, me }) {
   const fetchAndVerify = async (/** @type {string} */ eid) => {
     clearTimeout(retryTimer.current);
     setError(undefined);
-    if (!EVENT_ID.test(eid.trim())) {
+    if (!isEventId(eid.trim())) {
       setError({ message: NOT_AN_EVENT_ID });
       return;
     }
@@ -141,7 +140,7 @@ export function VerifyView({ eventId, me }) {
     if (!file) return;
     // The Event id field, when filled, names the event the file must prove (as `openmcp verify --event`).
     const expected = id.trim() || undefined;
-    if (expected !== undefined && !EVENT_ID.test(expected)) {
+    if (expected !== undefined && !isEventId(expected)) {
       setProof(undefined);
       setChecks([]);
       setSource('');
