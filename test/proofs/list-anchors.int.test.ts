@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { Interface } from 'ethers';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createAnchorer } from '../../src/proofs/anchorer';
@@ -96,6 +97,15 @@ describe('examples/list-anchors.ts over many batches: a few batch(id) reads at a
     await f?.close();
   });
 
+  // Not spawnSync: the proxy answers from this process, whose event loop must run meanwhile.
+  const runCommand = (...extra: string[]) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [TSX, EXAMPLE, '--rpc', proxy.url, '--contract', f.chain.contractAddress, ...extra]);
+      let [stdout, stderr] = ['', ''];
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
   const ranges = (xs: { firstSeq: number; lastSeq: number; root: string }[]) => xs.map(({ firstSeq, lastSeq, root }) => ({ firstSeq, lastSeq, root }));
 
   it('lists every batch as sealed, with at most `concurrency` reads in flight and fewer round trips than batches', async () => {
@@ -117,16 +127,45 @@ describe('examples/list-anchors.ts over many batches: a few batch(id) reads at a
     expect(proxy.maxInFlight('eth_call')).to.equal(1);
   });
 
+  // The docs said `--concurrency 1` for an RPC that refuses batch requests, but ethers still batched
+  // the calls it made together (eth_chainId with eth_getCode): such an RPC failed at any concurrency.
+  it('concurrency 1 sends no JSON-RPC batch request, so an RPC that refuses them lists all the same; a higher one fails naming the read and the way out', async () => {
+    proxy.reset();
+    proxy.refuseBatches({ code: -32600, message: 'batch requests are not supported' });
+    try {
+      const anchors = await listAnchors(proxy.url, f.chain.contractAddress, { concurrency: 1 });
+      expect(ranges(anchors)).to.deep.equal(ranges(sealed));
+      const refused = await runCommand('--concurrency', '4');
+      expect(refused.status).to.equal(1);
+      expect(refused.stderr.trim()).to.match(/^error: .*; an RPC that refuses JSON-RPC batch requests fails so: try --concurrency 1$/);
+      const listed = await runCommand('--concurrency', '1');
+      expect(listed.status, listed.stderr).to.equal(0);
+      expect(listed.stdout.trim().split('\n')).to.have.length(13);
+    } finally {
+      proxy.refuseBatches(undefined);
+    }
+  });
+
+  it('one batch(id) read that fails fails the list, naming the batch, and lists nothing', async () => {
+    const batchCall = new Interface(['function batch(uint64 batchId)']).encodeFunctionData('batch', [5]);
+    proxy.reset();
+    proxy.refuse(['eth_call'], { code: -32005, message: 'request rate limited' }, (c) => (c.params?.[0] as { data?: string; input?: string })?.data === batchCall || (c.params?.[0] as { input?: string })?.input === batchCall);
+    try {
+      for (const concurrency of [1, 4]) {
+        const err = await listAnchors(proxy.url, f.chain.contractAddress, { concurrency }).then(() => undefined, (e: Error) => e);
+        expect(err?.message, String(concurrency)).to.match(/^reading batch\(5\): /);
+      }
+      const failed = await runCommand();
+      expect(failed.status).to.equal(1);
+      expect(failed.stdout).to.equal('');
+      expect(failed.stderr.trim()).to.match(/^error: reading batch\(5\): /);
+    } finally {
+      proxy.refuse([]);
+    }
+  });
+
   it('the command takes --concurrency N and refuses one that is not a whole number from 1 up (exit 2)', async () => {
-    // Not spawnSync: the proxy answers from this process, whose event loop must run meanwhile.
-    const run = (...extra: string[]) =>
-      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [TSX, EXAMPLE, '--rpc', proxy.url, '--contract', f.chain.contractAddress, ...extra]);
-        let [stdout, stderr] = ['', ''];
-        child.stdout.on('data', (d) => (stdout += d));
-        child.stderr.on('data', (d) => (stderr += d));
-        child.on('close', (status) => resolve({ status, stdout, stderr }));
-      });
+    const run = runCommand;
     proxy.reset();
     const listed = await run('--concurrency', '3');
     expect(listed.status, listed.stderr).to.equal(0);
