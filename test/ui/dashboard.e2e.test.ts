@@ -237,6 +237,9 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     const checks = await page.locator('[data-check]').evaluateAll((els) => els.map((e) => [e.getAttribute('data-check'), e.getAttribute('data-ok')]));
     expect(checks).to.deep.equal(['proof format', 'event hash', 'leaf', 'root from path', 'batch signature', 'on-chain root', 'on-chain inclusion'].map((n) => [n, 'true']));
     expect(requests.slice(before).some((u) => u.startsWith(gw.rpcUrl)), 'the browser itself called the chain RPC').to.equal(true);
+    // The address filled in is the gateway's setting, not the auditor's pin: the page says so, by the field and the verdict.
+    expect(await page.locator('label[for="contract"]').innerText()).to.contain("filled in from this gateway's settings");
+    expect(await page.locator('[data-pin-note]').innerText()).to.contain("the gateway's word for it, not a pin of yours");
     await shoot('verify-passed');
   });
 
@@ -294,6 +297,8 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     await page.getByRole('heading', { name: "Verify an event's proof" }).waitFor();
     await page.locator('#event-id').fill(submitted.id);
     await page.locator('#proof-file').setInputFiles(file);
+    // The page may still show the previous test's failed verdict (a hash change keeps the view): wait for this run's first check.
+    await page.locator('[data-check="proof format"] .check-detail', { hasText: `not event ${submitted.id}` }).waitFor({ timeout: 60_000 });
     await page.locator('[data-verdict="failed"]').waitFor({ timeout: 60_000 });
     expect(await page.locator('[data-verdict]').innerText()).to.equal('FAILED: proof format');
     expect(await page.locator('[data-check="proof format"] .check-detail').innerText()).to.match(new RegExp(`^openmcp-proof/1, event ${completed.id} \\(TaskCompleted\\) .*: not event ${submitted.id}, the one asked for$`));

@@ -9,6 +9,7 @@ import { PROOF_CHECKS, isEventId, verifyProofInBrowser } from '../verify/verify-
 
 // An event id is a UUID as `openmcp verify --event` takes it (isEventId): it refuses anything else before any check.
 const NOT_AN_EVENT_ID = 'An event id is a UUID like 01937a6e-7f00-7000-8000-000000000001.';
+const GATEWAY_CONTRACT_NOTE = "Checked against the AuditAnchor address this gateway is configured with, filled in above: the gateway's word for it, not a pin of yours. Compare it with the address the operator publishes.";
 
 /** @param {{ checks: any[], running: boolean }} p */
 function Checks({ checks, running }) {
@@ -72,6 +73,9 @@ export function VerifyView({ eventId, me }) {
   const [checks, setChecks] = useState(/** @type {any[]} */ ([]));
   const [running, setRunning] = useState(false);
   const [error, setError] = useState(/** @type {any} */ (undefined));
+  // The AuditAnchor address filled in is the gateway's own setting: checked against unchanged, the
+  // verdict rests on the gateway's word for it, which an auditor should not take (GATEWAY_CONTRACT_NOTE).
+  const [gatewayPinned, setGatewayPinned] = useState(false);
   const [dragging, setDragging] = useState(false);
   const retryTimer = useRef(/** @type {any} */ (undefined));
 
@@ -90,6 +94,7 @@ export function VerifyView({ eventId, me }) {
       setError({ message: 'Enter the chain RPC URL to read the anchored root from.' });
       return;
     }
+    setGatewayPinned(!!me.anchorContract && contract.trim().toLowerCase() === String(me.anchorContract).toLowerCase());
     setRunning(true);
     /** @type {any[]} */
     const seen = [];
@@ -165,7 +170,7 @@ export function VerifyView({ eventId, me }) {
         <input id="event-id" type="text" spellcheck="false" value=${id} onInput=${(/** @type {any} */ e) => setId(e.currentTarget.value)} placeholder="UUID of the event" /></div>
       <div class="field"><label for="rpc-url">Chain RPC URL</label>
         <input id="rpc-url" type="url" spellcheck="false" value=${rpcUrl} onInput=${(/** @type {any} */ e) => setRpcUrl(e.currentTarget.value)} placeholder="https://… an RPC you trust" /></div>
-      <div class="field"><label for="contract">AuditAnchor address <span class="muted small">(empty = the file's)</span></label>
+      <div class="field"><label for="contract">AuditAnchor address <span class="muted small">(${me.anchorContract ? "filled in from this gateway's settings: compare it with the operator's published address; " : ''}empty = the file's)</span></label>
         <input id="contract" type="text" spellcheck="false" value=${contract} onInput=${(/** @type {any} */ e) => setContract(e.currentTarget.value)} placeholder="0x…" /></div>
       <div class="field"><label for="signer">Sealer address <span class="muted small">(empty = the file's)</span></label>
         <input id="signer" type="text" spellcheck="false" value=${signer} onInput=${(/** @type {any} */ e) => setSigner(e.currentTarget.value)} placeholder="0x… the operator's published sealer" /></div>
@@ -183,5 +188,6 @@ export function VerifyView({ eventId, me }) {
     <${ErrorBox} error=${error} />
     ${source ? html`<p class="muted" data-source>Proof ${source}.</p>` : null}
     <${ProofSummary} proof=${proof} file=${proofText} />
-    ${proof !== undefined && (checks.length || running) ? html`<${Checks} checks=${checks} running=${running} />` : null}`;
+    ${proof !== undefined && (checks.length || running) ? html`<${Checks} checks=${checks} running=${running} />` : null}
+    ${proof !== undefined && checks.length && gatewayPinned ? html`<p class="muted" data-pin-note>${GATEWAY_CONTRACT_NOTE}</p>` : null}`;
 }
