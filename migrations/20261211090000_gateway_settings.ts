@@ -1,11 +1,11 @@
 import type { Knex } from 'knex';
 import { createTable } from '../src/db/knex';
-import { GATEWAY_SETTINGS_TABLE } from '../src/app/recorded-payload-policy';
+import { GATEWAY_SETTINGS_TABLE } from '../src/db/gateway-settings';
 
 /**
  * `gateway_settings`: what the last `openmcp start` that calls tools recorded of its settings for
  * the processes that run the gateway on the same database without being it (`openmcp mcp stdio`
- * checks its MCP_PAYLOAD_POLICY against it: src/app/recorded-payload-policy.ts). Empty until then.
+ * checks its MCP_PAYLOAD_POLICY against it: src/db/gateway-settings.ts). Empty until then.
  */
 export async function up(knex: Knex): Promise<void> {
   if (await knex.schema.hasTable(GATEWAY_SETTINGS_TABLE)) return;

@@ -67,7 +67,7 @@ import { relayReadiness } from './relay/relay-readiness';
 import { checkPortsFree } from './app/check-ports-free';
 import { listenConfigError } from './app/listen-error';
 import { createGateway, egressRulesOf, mcpOriginPolicyFrom, mcpSessionLimitsFrom } from './app/gateway';
-import { recordPayloadPolicy } from './app/recorded-payload-policy';
+import { recordPayloadPolicy } from './db/gateway-settings';
 import { ChainRegistry } from './web3/chain-registry';
 import { loadChainsFile } from './web3/chains-file';
 import { loadPolicyFile } from './agent/policy/load-policy';

@@ -15,7 +15,7 @@ import { runGatewayStdio } from '../mcp/gateway-stdio';
 import { readServersFile } from '../mcp/servers-file';
 import { checkModelFiles } from '../search/embedder';
 import { registerAtStart } from '../app/register-at-start';
-import { refuseOtherPayloadPolicy } from '../app/recorded-payload-policy';
+import { refuseOtherPayloadPolicy } from '../db/gateway-settings';
 
 const SYSTEM_ACTOR = { kind: 'system' as const, id: 'openmcp' };
 

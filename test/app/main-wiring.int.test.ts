@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { computeAddress, encryptKeystoreJsonSync, Wallet } from 'ethers';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config';
-import { recordedPayloadPolicy } from '../../src/app/recorded-payload-policy';
+import { recordedPayloadPolicy } from '../../src/db/gateway-settings';
 import { createEvent } from '../../src/core/envelope';
 import { EXAMPLES_STDIO_SERVER } from '../../src/mcp/examples-server';
 import { OWN_VARIABLES_CHECK_NAME } from '../../src/app/own-variables-readiness';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { openStores } from '../../src/app/open-stores';
-import { recordPayloadPolicy, recordedPayloadPolicy } from '../../src/app/recorded-payload-policy';
+import { recordPayloadPolicy, recordedPayloadPolicy } from '../../src/db/gateway-settings';
 import { runMcpStdio } from '../../src/cli/mcp-stdio';
 import { loadConfig } from '../../src/config';
 

@@ -1,12 +1,12 @@
 import type { Knex } from 'knex';
-import type { Config } from '../config';
 import { ConfigError } from '../core/errors';
-import { retryOnContention } from '../db/contention';
+import { retryOnContention } from './contention';
 
 /** Settings a gateway records for the processes that run it on the same database (migrations/20261211090000_gateway_settings.ts). */
 export const GATEWAY_SETTINGS_TABLE = 'gateway_settings';
 
-type PayloadPolicy = Config['MCP_PAYLOAD_POLICY'];
+/** MCP_PAYLOAD_POLICY's values (src/config.ts). */
+type PayloadPolicy = 'store' | 'hash-only' | 'encrypted';
 const POLICIES: readonly PayloadPolicy[] = ['store', 'hash-only', 'encrypted'];
 
 /**
@@ -32,7 +32,7 @@ export async function recordedPayloadPolicy(knex: Knex): Promise<PayloadPolicy |
  * what the gateway keeps by hash or encrypted. Nothing recorded (no gateway started here yet): not refused.
  * @example await refuseOtherPayloadPolicy(knex, loadConfig({})) // throws where a hash-only gateway recorded its policy
  */
-export async function refuseOtherPayloadPolicy(knex: Knex, config: Pick<Config, 'MCP_PAYLOAD_POLICY'>): Promise<void> {
+export async function refuseOtherPayloadPolicy(knex: Knex, config: { MCP_PAYLOAD_POLICY: PayloadPolicy }): Promise<void> {
   const recorded = await recordedPayloadPolicy(knex);
   if (!recorded || recorded === config.MCP_PAYLOAD_POLICY) return;
   throw new ConfigError(
