@@ -158,6 +158,8 @@ export const projectionSchemas: Record<string, {
         t.string('id', 200).primary();
         t.string('tenant', 100).notNullable();
         t.string('task_id', 200);
+        // ToolCallRequested v5: the agent step the call was made for (migrations/20261211090000_tool_call_step.ts).
+        t.string('step_id', 200);
         t.string('server_id', 200).notNullable();
         t.string('server', 200).notNullable();
         t.string('tool', 200).notNullable();

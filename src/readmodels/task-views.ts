@@ -67,29 +67,37 @@ function runView(index: number, step: StepRow | undefined, run: StepRunDoc, call
 
 /**
  * The call of a step still `running` in a task that ended (cancelled, or failed by its timeout)
- * when the gateway recorded its end: the task's last call, of the step's tool, made once the step
- * started (the i-th call is not always the i-th step's: a chain step makes none, a resumed step
- * may make two). Only once the task ended: in a running task a call's end is not yet the step's
- * (a worker stopped mid-call leaves the step to be resumed, run again or failed STEP_OUTCOME_UNKNOWN).
+ * when the gateway recorded its end: the step's own call (`own`, which names the step,
+ * ToolCallRequested v5), else, for a call of an earlier release that names none, the task's last
+ * call, of the step's tool, made once the step started. Only once the task ended: in a running
+ * task a call's end is not yet the step's (a worker stopped mid-call leaves the step to be
+ * resumed, run again or failed STEP_OUTCOME_UNKNOWN).
  */
-function cutShortCall(doc: TaskDoc, run: StepRunDoc, calls: ToolCallDoc[]): ToolCallDoc | undefined {
+function cutShortCall(doc: TaskDoc, run: StepRunDoc, own: ToolCallDoc | undefined, calls: ToolCallDoc[]): ToolCallDoc | undefined {
   if ((doc.status !== 'cancelled' && doc.status !== 'failed') || run.status !== 'running' || run.startedAt === undefined) return undefined;
+  if (own) return own.status === 'requested' ? undefined : own;
   const last = calls[calls.length - 1];
-  if (!last || last.status === 'requested' || namespacedToolName(last.server, last.tool) !== run.tool) return undefined;
+  if (!last || last.stepId !== undefined || last.status === 'requested' || namespacedToolName(last.server, last.tool) !== run.tool) return undefined;
   return last.requestedAt !== undefined && last.requestedAt >= run.startedAt ? last : undefined;
 }
 
 /**
  * Step i of a task: the i-th step given at submission, with what the runtime recorded for index i
- * (TaskStep* events) or, for calls made without step events, the i-th gateway tool call made for
- * the task (in log order). Joining at read time keeps the projections independent, which matters
- * under Kafka: a call's stream and its task's stream are ordered separately, so neither
- * projection may assume it has seen the other's events.
+ * (TaskStep* events) and the gateway call made for it: the last one naming its `stepId`
+ * (ToolCallRequested v5; a step resumed after a crash may make two), or, for calls of an earlier
+ * release that name no step, the i-th of those (in log order), as for calls made without step
+ * events. Joining at read time keeps the projections independent, which matters under Kafka: a
+ * call's stream and its task's stream are ordered separately, so neither projection may assume it
+ * has seen the other's events.
  */
 export function assembleTaskView(doc: TaskDoc, steps: StepRow[], calls: ToolCallDoc[], allRuns: StepRunDoc[] = []): TaskView {
   const runs = allRuns.filter((r) => r.index !== UNSTARTED_INDEX);
   const byIndex = new Map(runs.map((r) => [r.index, r]));
-  let n = Math.max(steps.length, calls.length, ...runs.map((r) => r.index + 1));
+  // In log order: a step's last call is the one that counts.
+  const byStep = new Map(calls.flatMap((c) => (c.stepId !== undefined ? [[c.stepId, c] as const] : [])));
+  const unnamed = calls.filter((c) => c.stepId === undefined);
+  const ownCall = (i: number, run: StepRunDoc) => byStep.get(run.stepId) ?? (unnamed[i] && namespacedToolName(unnamed[i].server, unnamed[i].tool) === run.tool ? unnamed[i] : undefined);
+  let n = Math.max(steps.length, unnamed.length, ...runs.map((r) => r.index + 1));
   // Steps the model asked for that ended before they started (a policy denial): after the others, in log order.
   for (const r of allRuns.filter((x) => x.index === UNSTARTED_INDEX).sort((a, b) => a.revision - b.revision)) byIndex.set(n++, r);
   const view: TaskView = {
@@ -98,7 +106,9 @@ export function assembleTaskView(doc: TaskDoc, steps: StepRow[], calls: ToolCall
     status: doc.status,
     steps: Array.from({ length: n }, (_, i) => {
       const run = byIndex.get(i);
-      return run ? runView(i, steps[i], run, calls[i] && namespacedToolName(calls[i].server, calls[i].tool) === run.tool ? calls[i] : undefined, cutShortCall(doc, run, calls)) : stepView(i, steps[i], runs.length ? undefined : calls[i]);
+      if (!run) return stepView(i, steps[i], runs.length ? undefined : unnamed[i]);
+      const call = ownCall(i, run);
+      return runView(i, steps[i], run, call, cutShortCall(doc, run, byStep.get(run.stepId), calls));
     }),
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,

@@ -94,6 +94,15 @@ describe('agent runtime: tools offered when the search finds none (real McpGatew
     expect((ofType(events, 'TaskCompleted')[0].data as { output: { answer: string } }).output.answer).to.equal('said: hello');
   });
 
+  it("the gateway records the step each of the task's calls is made for (ToolCallRequested v5 stepId)", async function () {
+    const id = await submitTask(store, 'small', { instruction: GREET });
+    const events = await waitForTask(store, id, ended);
+    const stepIds = ofType(events, 'TaskStepStarted').map((e) => (e.data as { stepId: string }).stepId);
+    expect(stepIds).to.have.length(1).and.to.match(/^turn-0-/);
+    const requested = (await store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested' && (e.data as { taskId?: string }).taskId === id);
+    expect(requested.map((e) => [e.version, (e.data as { stepId?: string }).stepId])).to.deep.equal([[5, stepIds[0]]]);
+  });
+
   it('the search ranks first: tools it found come before the rest of a small catalog', async function () {
     fake.requests.length = 0;
     const id = await submitTask(store, 'small', { instruction: 'reverse this: olleh' });

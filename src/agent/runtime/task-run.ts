@@ -1022,7 +1022,8 @@ export class TaskRun {
         const withheldArgs = this.modelArgumentsWithheld(s) ? { argumentsPolicy: 'hash-only' as const } : {};
         // The call is this worker's; its payloads are the submitter's data (sealed under their key under MCP_PAYLOAD_POLICY=encrypted).
         const subject = this.view.submitter ? { subject: this.view.submitter } : {};
-        const ctx = { tenant: this.view.tenant, actor: this.actor, ...subject, correlationId: this.view.correlationId, taskId: this.taskId, ...withheldArgs, ...(salts.arguments || salts.result ? { payloadSalts: salts } : {}) };
+        // The step's id goes with the call (ToolCallRequested v5): the task's view joins the step to its own call.
+        const ctx = { tenant: this.view.tenant, actor: this.actor, ...subject, correlationId: this.view.correlationId, taskId: this.taskId, stepId: s.stepId, ...withheldArgs, ...(salts.arguments || salts.result ? { payloadSalts: salts } : {}) };
         // The name the policy judged: should `s.tool` resolve to another tool by now (an alias the
         // catalog gained since the lookup), the gateway refuses it rather than call what was not judged.
         const r = await this.timed(traceToolCall(s.tool, () => this.deps.tools.callTool(ctx, s.tool, s.args, { signal, decidedAs: s.tool })));
