@@ -145,6 +145,8 @@ export const projectionSchemas: Record<string, {
         t.text('error_json');
         t.string('started_at', 24);
         t.string('completed_at', 24);
+        // A chain step's transaction (migrations/20261211100000_step_run_transactions.ts).
+        t.text('tx_json');
         t.integer('revision').notNullable();
         t.primary(['task_id', 'step_id']);
         indexOn(t, n.taskStepRuns, ['task_id', 'idx']);

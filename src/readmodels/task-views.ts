@@ -11,6 +11,7 @@ import type { SealedPayload } from '../erasure/sealed-payload';
 import type { ReadModelTables } from '../../projections/tables';
 import { namespacedToolName } from '../core/tool-name';
 import { toolErrorOf } from './tool-error';
+import { isChainToolName, SEND_TRANSACTION_TOOL } from '../agent/runtime/chain-tools';
 
 type StepRow = { tool: string; arguments?: Record<string, unknown>; argumentsSealed?: SealedPayload };
 
@@ -66,6 +67,34 @@ function runView(index: number, step: StepRow | undefined, run: StepRunDoc, call
 }
 
 /**
+ * How a chain step (a contract read or a transaction: no gateway call) still `running` in a task
+ * that ended (cancelled, or failed by its timeout) ended, as its own events say: a transaction
+ * mined shows its receipt (`completed`, or `failed` TX_REVERTED), one the node refused its
+ * TX_REJECTED (never sent), one sent and not seen mined `failed` TX_PENDING (it may still be
+ * mined), and a read, or a transaction never signed, `failed` STEP_CUT_SHORT (nothing was sent).
+ * Undefined for any other step, and in a task still running (its worker may resume the step).
+ */
+function chainStepEnd(doc: TaskDoc, run: StepRunDoc): Pick<TaskStepView, 'status' | 'result' | 'error' | 'completedAt'> | undefined {
+  if ((doc.status !== 'cancelled' && doc.status !== 'failed') || run.status !== 'running' || !isChainToolName(run.tool)) return undefined;
+  const ended = doc.status === 'cancelled' ? 'the task was cancelled' : `the task failed (${doc.error?.code ?? 'TASK_ERROR'})`;
+  const tx = run.tx;
+  // Projected before its transaction was (2026-12-11): whether it was sent is unknown here, so it stays running.
+  if (run.tool === SEND_TRANSACTION_TOOL && !tx) return undefined;
+  const at = tx?.at ?? doc.updatedAt;
+  if (tx?.outcome === 'confirmed') {
+    const result = { chainId: tx.chainId, txHash: tx.txHash, blockNumber: tx.blockNumber, status: tx.status };
+    if (tx.status === 'success') return { status: 'completed', result, completedAt: at };
+    return { status: 'failed', result, error: { code: 'TX_REVERTED', message: `transaction ${tx.txHash} was mined in block ${tx.blockNumber} of chain ${tx.chainId} and reverted` }, completedAt: at };
+  }
+  if (tx?.outcome === 'rejected' && tx.error) return { status: 'failed', error: tx.error, completedAt: at };
+  if (tx?.outcome === 'submitted') {
+    return { status: 'failed', error: { code: 'TX_PENDING', message: `${ended} after this step sent transaction ${tx.txHash} on chain ${tx.chainId}: it may still be mined; check the chain before resubmitting` }, completedAt: at };
+  }
+  const what = run.tool === SEND_TRANSACTION_TOOL ? 'before this step sent its transaction: nothing was sent' : 'before this read ended: a read sends nothing';
+  return { status: 'failed', error: { code: 'STEP_CUT_SHORT', message: `${ended} ${what}` }, completedAt: at };
+}
+
+/**
  * The call of a step still `running` in a task that ended (cancelled, or failed by its timeout)
  * when the gateway recorded its end: the step's own call (`own`, which names the step,
  * ToolCallRequested v5), else, for a call of an earlier release that names none, the task's last
@@ -108,7 +137,9 @@ export function assembleTaskView(doc: TaskDoc, steps: StepRow[], calls: ToolCall
       const run = byIndex.get(i);
       if (!run) return stepView(i, steps[i], runs.length ? undefined : unnamed[i]);
       const call = ownCall(i, run);
-      return runView(i, steps[i], run, call, cutShortCall(doc, run, byStep.get(run.stepId), calls));
+      const view = runView(i, steps[i], run, call, cutShortCall(doc, run, byStep.get(run.stepId), calls));
+      const chainEnd = chainStepEnd(doc, run);
+      return chainEnd ? { ...view, ...chainEnd } : view;
     }),
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,
