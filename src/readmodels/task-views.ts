@@ -133,8 +133,11 @@ export function assembleTaskView(doc: TaskDoc, steps: StepRow[], calls: ToolCall
     id: doc.id,
     tenant: doc.tenant,
     status: doc.status,
-    steps: Array.from({ length: n }, (_, i) => {
+    steps: Array.from({ length: n }, (_, i) => i).flatMap((i) => {
       const run = byIndex.get(i);
+      // An index with no step given, none run and no call: a model's slip took it (no such tool, arguments
+      // that are not JSON: its TaskStepFailed is in the events), not a step to show as `unknown` and pending.
+      if (!run && i >= steps.length && (runs.length || !unnamed[i])) return [];
       if (!run) return stepView(i, steps[i], runs.length ? undefined : unnamed[i]);
       const call = ownCall(i, run);
       const view = runView(i, steps[i], run, call, cutShortCall(doc, run, byStep.get(run.stepId), calls));
@@ -177,8 +180,9 @@ function awaitingApproval(doc: TaskDoc, byIndex: Map<number, StepRunDoc>, steps:
     const i = indexOf.get(a.stepId);
     if (i !== undefined) {
       out.stepIndex = i;
-      out.tool = steps[i].tool;
-      steps[i].awaitingApproval = onStep;
+      const step = steps.find((s) => s.index === i)!;
+      out.tool = step.tool;
+      step.awaitingApproval = onStep;
     }
     if (a.approvals) out.approvals = a.approvals;
     return [out];
