@@ -66,7 +66,7 @@ import type { RelayOptions } from './relay/relay';
 import { relayReadiness } from './relay/relay-readiness';
 import { checkPortsFree } from './app/check-ports-free';
 import { listenConfigError } from './app/listen-error';
-import { createGateway, mcpOriginPolicyFrom, mcpSessionLimitsFrom } from './app/gateway';
+import { createGateway, egressRulesOf, mcpOriginPolicyFrom, mcpSessionLimitsFrom } from './app/gateway';
 import { ChainRegistry } from './web3/chain-registry';
 import { loadChainsFile } from './web3/chains-file';
 import { loadPolicyFile } from './agent/policy/load-policy';
@@ -690,6 +690,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       metrics,
       proofs: proofsService(pipeline.queries, readModels),
       gateway: gateway && mcpGatewayService(gateway),
+      egress: egressRulesOf(config),
       approvals: new ApprovalsService({ store, catalog }),
       readiness,
       assertTaskRunnable: (task) => assertTaskRunnable(config, task),

@@ -32,6 +32,7 @@ import { isMessageTooLarge, messageTooLarge } from './bounded-fetch';
 import { ConcurrencyLimiter } from './limiter';
 import { TenantBreakers, type BreakerSettings, type CircuitState } from './tenant-breakers';
 import { TOOL_LIST_BYTES } from './tool-records';
+import type { EgressRules } from './egress-rules';
 import { openUpstreamTransport } from './upstream-transport';
 import { SHARED_TENANT, type ServerHealth, type UpstreamSpec } from './types';
 
@@ -54,6 +55,8 @@ export type UpstreamOptions = {
   healthIntervalMs: number;
   /** Each upstream's circuit breaker; on a shared server each tenant's too (TenantBreakers), with the same settings. */
   breaker: BreakerSettings;
+  /** The host operator's limits on servers of egress "public" (MCP_EGRESS_ALLOWED_HOSTS, MCP_EGRESS_DENIED_NETWORKS); none when unset. */
+  egress?: EgressRules;
 };
 
 export const defaultUpstreamOptions: UpstreamOptions = {
@@ -391,6 +394,7 @@ export class Upstream {
           },
         },
         streams && ((f) => streams.fetch(f)),
+        this.options.egress,
       );
       streams?.watch(transport);
       this.requests.install(client, streams);
