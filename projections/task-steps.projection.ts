@@ -1,7 +1,7 @@
 import { parseStream } from '../src/core/envelope';
 import type { DocumentProjection } from './projection';
 import { alreadyApplied } from './stream-revision';
-import { SEND_TRANSACTION_TOOL } from '../src/agent/runtime/chain-tools';
+import { SEND_TRANSACTION_TOOL } from '../src/core/chain-tool-names';
 
 /** One step the agent runtime ran (TaskStepStarted/Completed/Failed, in the task's stream). */
 export type StepRunDoc = {

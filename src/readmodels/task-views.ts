@@ -11,7 +11,7 @@ import type { SealedPayload } from '../erasure/sealed-payload';
 import type { ReadModelTables } from '../../projections/tables';
 import { namespacedToolName } from '../core/tool-name';
 import { toolErrorOf } from './tool-error';
-import { isChainToolName, SEND_TRANSACTION_TOOL } from '../agent/runtime/chain-tools';
+import { isChainToolName, SEND_TRANSACTION_TOOL } from '../core/chain-tool-names';
 
 type StepRow = { tool: string; arguments?: Record<string, unknown>; argumentsSealed?: SealedPayload };
 
