@@ -40,7 +40,10 @@ export type StepTransaction = {
   at?: string;
 };
 
-const TYPES = new Set(['TaskStepStarted', 'TaskStepCompleted', 'TaskStepFailed', 'PolicyEvaluated', 'TransactionSubmitted', 'TransactionConfirmed', 'TransactionRejected']);
+/** The events that tell how far a chain step's transaction got, in its task's stream. */
+export const TRANSACTION_EVENT_TYPES = ['TransactionSubmitted', 'TransactionConfirmed', 'TransactionRejected'] as const;
+
+const TYPES = new Set<string>(['TaskStepStarted', 'TaskStepCompleted', 'TaskStepFailed', 'PolicyEvaluated', ...TRANSACTION_EVENT_TYPES]);
 type D = Record<string, unknown>;
 
 /** The index of a step that never started and is not an explicit one: the view lists it after the others. */
@@ -122,8 +125,11 @@ export const taskStepsProjection: DocumentProjection<StepRunDoc> = {
   },
 };
 
-/** The step's transaction after one of its events (a resent one, the same bytes, keeps its hash). */
-function evolveTransaction(tx: StepTransaction | undefined, type: string, d: D, at: string): StepTransaction {
+/**
+ * The step's transaction after one of its events (a resent one, the same bytes, keeps its hash).
+ * @example evolveTransaction({ outcome: 'unsent' }, 'TransactionSubmitted', { chainId: 1, txHash: '0x…' }, at).outcome // 'submitted'
+ */
+export function evolveTransaction(tx: StepTransaction | undefined, type: string, d: D, at: string): StepTransaction {
   const ref = { chainId: Number(d.chainId), txHash: String(d.txHash) };
   if (type === 'TransactionSubmitted') return { ...ref, outcome: 'submitted' };
   if (type === 'TransactionConfirmed') return { ...ref, outcome: 'confirmed', status: d.status as StepTransaction['status'], blockNumber: Number(d.blockNumber), at };

@@ -4,7 +4,7 @@ import { toolCallFromRow } from '../../projections/tool-calls.sql';
 import type { ToolCallDoc } from '../../projections/tool-calls.projection';
 import { chunks, parseJson } from '../../projections/sql-rows';
 import type { TaskDoc } from '../../projections/tasks.projection';
-import { UNSTARTED_INDEX, type StepRunDoc } from '../../projections/task-steps.projection';
+import { evolveTransaction, TRANSACTION_EVENT_TYPES, UNSTARTED_INDEX, type StepRunDoc, type StepTransaction } from '../../projections/task-steps.projection';
 import { stepRunFromRow } from '../../projections/task-steps.sql';
 import type { StepApprovalView, TaskApprovalView, TaskStepView, TaskView } from './port';
 import type { SealedPayload } from '../erasure/sealed-payload';
@@ -217,10 +217,46 @@ export async function loadTaskViews(db: Knex, t: ReadModelTables, ids: string[])
       list.push(toolCallFromRow(r));
       calls.set(r.task_id, list);
     }
+    await readTransactions(db, t, taskRows, runs);
     for (const r of taskRows) {
       const doc = taskFromRow(r);
       out.set(doc.id, assembleTaskView(doc, steps.get(doc.id) ?? [], calls.get(doc.id) ?? [], runs.get(doc.id) ?? []));
     }
   }
   return out;
+}
+
+/**
+ * A transaction step still `running` in a task that ended: its transaction as the task's own
+ * events in the audit log tell it, replacing the step row's `tx` where they say more. The row alone
+ * may say `unsent` wrongly: a projector of a release before 2026-12-11 (in a rolling upgrade, or
+ * after a rollback) applies TransactionSubmitted without recording it there, and a step projected
+ * before that release has no `tx` at all. Every release's projectors write each event to the audit
+ * log in the batch that moves the task, so what it holds is what happened up to the task's end: the
+ * view never says "nothing was sent" of a transaction recorded as submitted. One query per chunk,
+ * only when such a step is there (a cancel or timeout in the middle of a transaction: rare).
+ */
+async function readTransactions(db: Knex, t: ReadModelTables, taskRows: Record<string, unknown>[], runs: Map<string, StepRunDoc[]>): Promise<void> {
+  const ended = new Map(taskRows.filter((r) => r.status === 'cancelled' || r.status === 'failed').map((r) => [String(r.id), String(r.tenant)]));
+  const open = [...ended.keys()].flatMap((id) => (runs.get(id) ?? []).filter((r) => r.status === 'running' && r.tool === SEND_TRANSACTION_TOOL));
+  if (!open.length) return;
+  const tasks = [...new Set(open.map((r) => r.taskId))];
+  const rows: { stream: string; tenant: string; body: string }[] = await db(t.auditEvents)
+    .whereIn('stream', tasks.map((id) => `task-${id}`))
+    .whereIn('type', [...TRANSACTION_EVENT_TYPES])
+    .orderBy('position', 'asc')
+    .select('stream', 'tenant', 'body');
+  const told = new Map<string, StepTransaction>();
+  for (const row of rows) {
+    const e = JSON.parse(row.body) as { type: string; stream: string; tenant: string; occurredAt: string; data: Record<string, unknown> };
+    const taskId = e.stream.slice('task-'.length);
+    // The task's own tenant only (a stream id is the task's, but the row is read as any other read is).
+    if (ended.get(taskId) !== e.tenant) continue;
+    const key = `${taskId}/${String(e.data.stepId)}`;
+    told.set(key, evolveTransaction(told.get(key) ?? { outcome: 'unsent' }, e.type, e.data, e.occurredAt));
+  }
+  for (const run of open) {
+    const tx = told.get(`${run.taskId}/${run.stepId}`);
+    if (tx) run.tx = tx;
+  }
 }

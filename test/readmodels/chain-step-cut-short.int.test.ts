@@ -100,6 +100,22 @@ describe('task view: a chain step cut short by the end of its task (SQLite read 
     expect((await rm.getTask('acme', lastId))!.steps[0]).to.deep.include({ status: 'running' });
   });
 
+  it('a transaction a projector of the release before passed over (its row says unsent, the audit log has it sent): TX_PENDING, never "nothing was sent"', async () => {
+    // During a rolling upgrade or after a rollback a 2026-12-10 projector applies TransactionSubmitted
+    // without writing tx_json: the row keeps the `unsent` the new projector wrote at the step's start.
+    await stepOf([started('chain__send_transaction'), submitted, cancelled]);
+    await db.knex('rm_task_step_runs').update({ tx_json: JSON.stringify({ outcome: 'unsent' }) });
+    const step = (await rm.getTask('acme', lastId))!.steps[0];
+    expect(step.error?.code).to.equal('TX_PENDING');
+    expect(step.error?.message).to.contain(TX);
+  });
+
+  it('a transaction step projected before its transaction was (no tx_json): what the audit log holds of it', async () => {
+    await stepOf([started('chain__send_transaction'), submitted, confirmed('success'), cancelled]);
+    await db.knex('rm_task_step_runs').update({ tx_json: null });
+    expect((await rm.getTask('acme', lastId))!.steps[0]).to.deep.include({ status: 'completed' });
+  });
+
   it('in a task still running the step stays running (its worker may resume it)', async () => {
     const step = await stepOf([started('chain__send_transaction'), submitted]);
     expect(step.status).to.equal('running');
