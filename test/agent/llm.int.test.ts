@@ -115,6 +115,16 @@ describe('LLM adapter (openai SDK over HTTP against openai-fake)', function () {
     expect(JSON.stringify(err.details)).to.not.contain(key);
   });
 
+  it("a placeholder key (Ollama's `ollama`, `x`) is not masked in the provider's words: it is no secret, and masking garbles them", async () => {
+    fake.setScript([{ status: 404, errorMessage: 'model "ollama/llama3.2:latest" not found, try pulling it first' }, { status: 400, errorMessage: 'maximum context length exceeded' }]);
+    const err = await new OpenAiLlmClient({ baseURL: fake.baseURL, apiKey: 'ollama', model: 'ollama/llama3.2:latest', maxRetries: 0 }).complete(req('x')).catch((e) => e);
+    expect(err.code).to.equal('LLM_REQUEST_REFUSED');
+    expect(err.message).to.contain('model "ollama/llama3.2:latest" not found');
+    const x = await new OpenAiLlmClient({ baseURL: fake.baseURL, apiKey: 'x', model: 'm', maxRetries: 0 }).complete(req('x')).catch((e) => e);
+    expect(x.code).to.equal('LLM_REQUEST_REFUSED');
+    expect(x.message).to.contain('maximum context length exceeded');
+  });
+
   for (const status of [408, 409, 429, 500, 503] as const) {
     it(`an endpoint's ${status} is still retried and, when it lasts, LLM_UNAVAILABLE`, async () => {
       fake.setScript([{ status }, { status }]);

@@ -45,6 +45,9 @@ function settingToCheck(status: number, model: string): string {
   return '; refused as a bad request, so not retried';
 }
 
+/** The shortest OPENAI_API_KEY taken for a secret (and masked where a server echoes it): real keys are far longer. */
+const MIN_SECRET_KEY_CHARS = 8;
+
 /** The wait a 429/503 asks for (`retry-after-ms`, else `Retry-After` in seconds or as an HTTP date), in ms; undefined when it asks none. */
 function retryAfterMs(err: unknown): number | undefined {
   const h = err instanceof OpenAI.APIError ? err.headers : undefined;
@@ -210,12 +213,16 @@ export class OpenAiLlmClient implements LlmClient {
     });
   }
 
-  /** `text` with OPENAI_API_KEY replaced by `***`: a server (a proxy, say) may echo the key it refuses. */
+  /**
+   * `text` with OPENAI_API_KEY replaced by `***`: a server (a proxy, say) may echo the key it refuses.
+   * A key shorter than MIN_SECRET_KEY_CHARS is a placeholder for a server that checks none (Ollama's
+   * `ollama`, `x`): no secret, and replacing it would garble the provider's words (an `ollama` key in a model name).
+   */
   private withoutKey(text: string): string;
   private withoutKey(text: string | undefined): string | undefined;
   private withoutKey(text: string | undefined): string | undefined {
     const key = this.options.apiKey;
-    return text && key ? text.split(key).join('***') : text;
+    return text && key && key.length >= MIN_SECRET_KEY_CHARS ? text.split(key).join('***') : text;
   }
 
   /** `serverText`: the part of `what` that quotes what the server sent (details.serverText; see recordedError). */
