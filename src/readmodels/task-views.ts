@@ -114,7 +114,7 @@ function cutShortCall(doc: TaskDoc, run: StepRunDoc, own: ToolCallDoc | undefine
  * Step i of a task: the i-th step given at submission, with what the runtime recorded for index i
  * (TaskStep* events) and the gateway call made for it: the last one naming its `stepId`
  * (ToolCallRequested v5; a step resumed after a crash may make two), or, for calls of an earlier
- * release that name no step, the i-th of those (in log order), as for calls made without step
+ * release that name no step, the i-th of those (in log order; i less the steps before with a call naming them), as for calls made without step
  * events. Joining at read time keeps the projections independent, which matters under Kafka: a
  * call's stream and its task's stream are ordered separately, so neither projection may assume it
  * has seen the other's events.
@@ -125,7 +125,15 @@ export function assembleTaskView(doc: TaskDoc, steps: StepRow[], calls: ToolCall
   // In log order: a step's last call is the one that counts.
   const byStep = new Map(calls.flatMap((c) => (c.stepId !== undefined ? [[c.stepId, c] as const] : [])));
   const unnamed = calls.filter((c) => c.stepId === undefined);
-  const ownCall = (i: number, run: StepRunDoc) => byStep.get(run.stepId) ?? (unnamed[i] && namespacedToolName(unnamed[i].server, unnamed[i].tool) === run.tool ? unnamed[i] : undefined);
+  // A call naming no step is the k-th of those, k counting the steps before that have a call naming them: i
+  // for a task of an earlier release (none do), and still its own in a task run across a rollback or a rollout.
+  const namedBefore = (i: number) => runs.filter((r) => r.index < i && byStep.has(r.stepId)).length;
+  const ownCall = (i: number, run: StepRunDoc) => {
+    const own = byStep.get(run.stepId);
+    if (own) return own;
+    const c = unnamed[i - namedBefore(i)];
+    return c && namespacedToolName(c.server, c.tool) === run.tool ? c : undefined;
+  };
   let n = Math.max(steps.length, unnamed.length, ...runs.map((r) => r.index + 1));
   // Steps the model asked for that ended before they started (a policy denial): after the others, in log order.
   for (const r of allRuns.filter((x) => x.index === UNSTARTED_INDEX).sort((a, b) => a.revision - b.revision)) byIndex.set(n++, r);

@@ -104,6 +104,16 @@ describe('task view: a step joined to its tool call by its step id (SQLite read 
     expect(view.steps.map((s) => [s.index, s.tool, s.status, s.toolCallId])).to.deep.equal([[1, 'examples__echo', 'completed', echo]]);
   });
 
+  it('a task run across a rollback (a call naming its step, then one of the earlier release naming none): each step shows its own', async () => {
+    const id = newId();
+    await record(`task-${id}`, [{ type: 'TaskSubmitted', actor, data: { instruction: 'echo twice' } }, { type: 'TaskStarted', data: { worker: 'w' } }, started('turn-0-call_a', 0, 'examples__echo')]);
+    const named = await call(id, 'turn-0-call_a');
+    await record(`task-${id}`, [completed('turn-0-call_a'), started('turn-1-call_b', 1, 'examples__echo')]);
+    const unnamed = await call(id, undefined); // a 2026-12-10 gateway records no step
+    await record(`task-${id}`, [completed('turn-1-call_b')]);
+    expect((await rm.getTask('acme', id))!.steps.map((s) => [s.index, s.toolCallId])).to.deep.equal([[0, named], [1, unnamed]]);
+  });
+
   it('calls recorded by an earlier release (ToolCallRequested without stepId) are still joined by position', async () => {
     const id = newId();
     await record(`task-${id}`, [{ type: 'TaskSubmitted', actor, data: { instruction: 'echo' } }, { type: 'TaskStarted', data: { worker: 'w' } }, started('turn-0-call_a', 0, 'examples__echo')]);
