@@ -1044,6 +1044,7 @@ export class McpGateway {
       ...(argumentsJson !== undefined ? { argumentsJson } : {}),
       ...sealFields('arguments', argumentsSealed),
       payloadPolicy: this.payloadPolicy,
+      ...(ctx.taskId && ctx.stepId ? { stepId: ctx.stepId } : {}),
     });
 
     const t0 = process.hrtime.bigint();
