@@ -10,6 +10,16 @@ const ROOT = join(__dirname, '..', '..');
  * scripts/, test/, bench/, examples/ and hardhat.config.ts are development tools.
  */
 const RUNTIME_DIRS = ['src', 'events', 'projections', 'migrations', 'bin', 'ui'];
+/**
+ * Development dependencies the run-time code loads only on a path a production install does not
+ * take, and where: each file must say plainly what a production install does instead.
+ */
+const DEV_ONLY_AT_RUN_TIME: Record<string, { files: string[]; why: string }> = {
+  hardhat: {
+    files: ['src/web3/local-chain.ts'],
+    why: 'the embedded demo chain (no CHAIN_RPC_URL); without Hardhat the start refuses CONFIG_INVALID naming CHAIN_RPC_URL (hardhatBootstrap)',
+  },
+};
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
 
 function sourceFiles(dir: string): string[] {
@@ -78,14 +88,23 @@ describe('package.json: what runs in production is in dependencies (npm ci --omi
 
   it('finds the run-time folders’ imports (the scan reads them)', () => {
     const names = new Set(imports.map((i) => i.name));
-    for (const name of ['fastify', 'tsx', 'hardhat', 'better-sqlite3', 'mysql2', 'preact']) expect(names, name).to.include(name);
+    for (const name of ['fastify', 'tsx', 'hardhat', 'better-sqlite3', 'mysql2', 'preact', 'openai']) expect(names, name).to.include(name);
   });
 
   it('every package that src/, bin/, events/, projections/, migrations/ or ui/ loads is in dependencies', () => {
     const missing = imports
-      .filter((i) => !(i.name in pkg.dependencies))
+      .filter((i) => !(i.name in pkg.dependencies) && !DEV_ONLY_AT_RUN_TIME[i.name]?.files.includes(i.file))
       .map((i) => `${i.file}:${i.line}: ${i.how} '${i.specifier}': ${i.name in (pkg.devDependencies ?? {}) ? 'only a devDependency' : 'not in package.json'}`);
     expect(missing, 'npm ci --omit=dev would leave these out: move the package to dependencies, or the code to scripts/ or test/').to.deep.equal([]);
+  });
+
+  it('the development dependencies loaded on a path a production install does not take are devDependencies, loaded where said', () => {
+    for (const [name, { files }] of Object.entries(DEV_ONLY_AT_RUN_TIME)) {
+      expect(pkg.devDependencies, name).to.have.property(name);
+      expect(pkg.dependencies, name).not.to.have.property(name);
+      const loadedIn = [...new Set(imports.filter((i) => i.name === name).map((i) => i.file))];
+      expect(loadedIn, `${name}: loaded in`).to.have.members(files);
+    }
   });
 
   it('every dependency is loaded by the run-time code (test and build tools are devDependencies)', () => {
