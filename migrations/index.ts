@@ -35,6 +35,7 @@ const migrations: Record<string, () => Knex.Migration> = {
   '20261211060000_payload_hash_schemes': () => require('./20261211060000_payload_hash_schemes') as Knex.Migration,
   '20261211070000_tool_call_server_tool_index': () => require('./20261211070000_tool_call_server_tool_index') as Knex.Migration,
   '20261211080000_task_approvals': () => require('./20261211080000_task_approvals') as Knex.Migration,
+  '20261211090000_gateway_settings': () => require('./20261211090000_gateway_settings') as Knex.Migration,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

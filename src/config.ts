@@ -9,6 +9,7 @@ import { readSettingsFile } from './core/settings-text';
 import { PrivateKeySchema } from './core/private-key';
 import { readMysqlUrl } from './db/mysql-url';
 import { KURRENTDB_URL_EXPECTED, kurrentConnectionStringProblem } from './eventstore/kurrentdb/connection-string';
+import { isEgressHostPattern, networkOf } from './mcp/egress-rules';
 import { firstInvalid, isHostName, isOrigin } from './mcp/origin-policy';
 
 const PORT_EXPECTED = 'a port, a whole number from 1 to 65535';
@@ -290,6 +291,12 @@ export const ConfigSchema = z.object({
   ).optional(),
   /** Host names /mcp answers to besides localhost and loopback addresses (DNS rebinding, docs/security.md); `*` = any. */
   MCP_ALLOWED_HOSTS: listOf(isHostName, 'comma-separated host names or IP addresses without port (mcp.example.com, 10.0.0.5), or * for any').optional(),
+  /** The only hosts servers that tenants register may reach (docs/security.md); unset or `*` = any public host. */
+  MCP_EGRESS_ALLOWED_HOSTS: listOf(isEgressHostPattern, 'comma-separated host names or IP addresses without port (mcp.example.com, 203.0.113.7), *.example.com for the subdomains of one, or * for any').optional(),
+  /** Public networks that lead into the operator's own, refused to servers that tenants register as internal addresses are (docs/security.md). */
+  MCP_EGRESS_DENIED_NETWORKS: listOf((e) => networkOf(e) !== undefined, 'comma-separated IP addresses or networks in CIDR notation (203.0.113.0/24, 2001:db8::/32)')
+    .refine((v) => v.trim() !== '*', { message: 'IP addresses or networks in CIDR notation (203.0.113.0/24, 2001:db8::/32); * is none of them' })
+    .optional(),
 
   JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   JWT_PUBLIC_KEY_FILE: z.string().optional(),

@@ -66,7 +66,8 @@ import type { RelayOptions } from './relay/relay';
 import { relayReadiness } from './relay/relay-readiness';
 import { checkPortsFree } from './app/check-ports-free';
 import { listenConfigError } from './app/listen-error';
-import { createGateway, mcpOriginPolicyFrom, mcpSessionLimitsFrom } from './app/gateway';
+import { createGateway, egressRulesOf, mcpOriginPolicyFrom, mcpSessionLimitsFrom } from './app/gateway';
+import { recordPayloadPolicy } from './app/recorded-payload-policy';
 import { ChainRegistry } from './web3/chain-registry';
 import { loadChainsFile } from './web3/chains-file';
 import { loadPolicyFile } from './agent/policy/load-policy';
@@ -526,6 +527,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     let registrations: StartupRegistrations | undefined;
     if (connectsUpstreams(roles)) {
       const gw = await createGateway({ config, store, cache, logger, registry, subjectKeys });
+      // For `openmcp mcp stdio` on this database, which reads settings of its own: it refuses another policy.
+      await recordPayloadPolicy(knex, config.MCP_PAYLOAD_POLICY);
       options.onGateway?.(gw);
       await gw.start();
       gateway = gw;
@@ -693,6 +696,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       metrics,
       proofs: proofsService(pipeline.queries, readModels),
       gateway: gateway && mcpGatewayService(gateway),
+      egress: egressRulesOf(config),
       approvals: new ApprovalsService({ store, catalog }),
       readiness,
       assertTaskRunnable: (task) => assertTaskRunnable(config, task),

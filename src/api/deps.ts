@@ -1,3 +1,4 @@
+import type { EgressRules } from '../mcp/egress-rules';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { RateLimiter } from '../auth/rate-limit';
@@ -47,6 +48,12 @@ export type AppDeps = {
   registry?: Registry;
   proofs?: ProofsService;
   gateway?: McpGatewayService;
+  /**
+   * The host operator's limits on servers that tenants register (MCP_EGRESS_ALLOWED_HOSTS,
+   * MCP_EGRESS_DENIED_NETWORKS), checked by POST /v1/mcp-servers besides the internal ranges; the
+   * gateway's upstream options carry the same for each connection. None when unset.
+   */
+  egress?: EgressRules;
   approvals?: ApprovalsService;
   readiness?: ReadinessCheck[];
   /** True once the process drains (SIGTERM): /readyz answers 503 so load balancers stop sending work, and event streams are refused (eventStreamsOf). */

@@ -4,6 +4,7 @@ import type { Cache } from '../cache/port';
 import type { Config } from '../config';
 import type { EventStore } from '../eventstore/port';
 import type { SubjectKeyStore } from '../erasure/subject-key-store';
+import { egressRulesFrom, type EgressRules } from '../mcp/egress-rules';
 import { McpGateway, type McpGatewayOptions } from '../mcp/gateway';
 import type { McpGatewayPluginOptions } from '../mcp/gateway-plugin';
 import { isLoopbackName, listSetting, type OriginPolicy } from '../mcp/origin-policy';
@@ -12,7 +13,7 @@ import { ToolSearch } from '../search/tool-search';
 
 type GatewaySettings = Pick<
   Config,
-  'dataDir' | 'EMBEDDING_MODEL_DIR' | 'EMBEDDING_MODEL_ID' | 'MCP_PAYLOAD_POLICY' | 'MCP_CACHE_TTL_MS' | 'MCP_CALL_TIMEOUT_MS' | 'MCP_CONNECT_TIMEOUT_MS' | 'MCP_MAX_CONCURRENT' | 'MCP_HEALTH_INTERVAL_MS' | 'MCP_TOOLS_PAGE_SIZE' | 'MCP_MAX_SERVERS_PER_TENANT'
+  'dataDir' | 'EMBEDDING_MODEL_DIR' | 'EMBEDDING_MODEL_ID' | 'MCP_PAYLOAD_POLICY' | 'MCP_CACHE_TTL_MS' | 'MCP_CALL_TIMEOUT_MS' | 'MCP_CONNECT_TIMEOUT_MS' | 'MCP_MAX_CONCURRENT' | 'MCP_HEALTH_INTERVAL_MS' | 'MCP_TOOLS_PAGE_SIZE' | 'MCP_MAX_SERVERS_PER_TENANT' | 'MCP_EGRESS_ALLOWED_HOSTS' | 'MCP_EGRESS_DENIED_NETWORKS'
 >;
 
 /**
@@ -31,8 +32,25 @@ export function gatewayOptionsFrom(config: GatewaySettings): Pick<McpGatewayOpti
       connectTimeoutSetting: 'MCP_CONNECT_TIMEOUT_MS',
       maxConcurrent: config.MCP_MAX_CONCURRENT,
       healthIntervalMs: config.MCP_HEALTH_INTERVAL_MS,
+      ...egressOptionOf(config),
     },
   };
+}
+
+/**
+ * The host operator's limits on servers that tenants register (MCP_EGRESS_ALLOWED_HOSTS,
+ * MCP_EGRESS_DENIED_NETWORKS) as egress rules, or none when neither is set: the gateway checks
+ * them at each connection, POST /v1/mcp-servers at registration.
+ * @example egressRulesOf(loadConfig({ MCP_EGRESS_ALLOWED_HOSTS: 'mcp.example.com' })) // { allowedHosts: ['mcp.example.com'] }
+ */
+export function egressRulesOf(config: Pick<Config, 'MCP_EGRESS_ALLOWED_HOSTS' | 'MCP_EGRESS_DENIED_NETWORKS'>): EgressRules | undefined {
+  const rules = egressRulesFrom({ allowedHosts: config.MCP_EGRESS_ALLOWED_HOSTS, deniedNetworks: config.MCP_EGRESS_DENIED_NETWORKS });
+  return rules.allowedHosts || rules.deniedNetworks ? rules : undefined;
+}
+
+function egressOptionOf(config: Pick<Config, 'MCP_EGRESS_ALLOWED_HOSTS' | 'MCP_EGRESS_DENIED_NETWORKS'>): { egress?: EgressRules } {
+  const egress = egressRulesOf(config);
+  return egress ? { egress } : {};
 }
 
 /**

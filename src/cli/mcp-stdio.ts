@@ -17,6 +17,7 @@ import { runGatewayStdio } from '../mcp/gateway-stdio';
 import { readServersFile } from '../mcp/servers-file';
 import { checkModelFiles } from '../search/embedder';
 import { registerAtStart } from '../app/register-at-start';
+import { refuseOtherPayloadPolicy } from '../app/recorded-payload-policy';
 
 const SYSTEM_ACTOR = { kind: 'system' as const, id: 'openmcp' };
 
@@ -120,6 +121,9 @@ export async function runMcpStdio(config: Config, apiKey: string | undefined, io
   const jwt = createJwtVerifier(config);
   const stores = await openStores(config);
   try {
+    // Its settings are its own, not the running gateway's: calls recorded under another payload
+    // policy than the gateway's (store, in clear, by default) are refused before anything is stored.
+    await refuseOtherPayloadPolicy(stores.knex, config);
     const keys = new SqlKeyStore(stores.knex);
     // A fresh DATA_DIR works with OPENMCP_ADMIN_KEY, as after `openmcp start`; but the host's
     // environment never replaces the running gateway's admin key nor writes DATA_DIR/admin.key.

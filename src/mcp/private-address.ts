@@ -55,14 +55,20 @@ function embeddedIpv4(address: string): { ipv4: string } | 'local-use' | undefin
   return undefined;
 }
 
-/** Whether `address` (IPv4, IPv6, or an IPv6 address carrying an IPv4 one: mapped, NAT64, SIIT, 6to4, IPv4-compatible) is internal. */
-export function isInternalAddress(address: string): boolean {
+/**
+ * Whether `address` (IPv4, IPv6, or an IPv6 address carrying an IPv4 one: mapped, NAT64, SIIT,
+ * 6to4, IPv4-compatible) is internal: in the ranges above, or in `denied`, the networks the host
+ * operator adds (MCP_EGRESS_DENIED_NETWORKS: egress-rules.ts), which an IPv6 address carrying an
+ * IPv4 one matches by either.
+ */
+export function isInternalAddress(address: string, denied?: BlockList): boolean {
+  const inside = (a: string, family: 'ipv4' | 'ipv6') => INTERNAL.check(a, family) || (denied?.check(a, family) ?? false);
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return INTERNAL.check(mapped[1], 'ipv4');
+  if (mapped) return inside(mapped[1], 'ipv4');
   const embedded = embeddedIpv4(address);
-  if (embedded !== undefined) return embedded === 'local-use' || INTERNAL.check(embedded.ipv4, 'ipv4');
+  if (embedded !== undefined) return embedded === 'local-use' || inside(embedded.ipv4, 'ipv4') || (denied?.check(address, 'ipv6') ?? false);
   const family = isIP(address);
-  return family === 4 ? INTERNAL.check(address, 'ipv4') : family === 6 ? INTERNAL.check(address, 'ipv6') : false;
+  return family === 4 ? inside(address, 'ipv4') : family === 6 ? inside(address, 'ipv6') : false;
 }
 
 /** Every address a host name resolves to (the system resolver's: getaddrinfo, as fetch's own lookup). */
@@ -83,21 +89,30 @@ export async function internalAddressOf(url: string, resolve: ResolveHost = syst
 }
 
 /**
- * Whether `url`'s host is, or resolves to, an internal address (any of its addresses). A host that
- * does not resolve is not: the gateway cannot reach it either. Checked when a server is
- * registered; for one registered with egress "public", publicOnlyFetch checks again at each
- * request and connection.
+ * A request of a public-only upstream whose host resolves to an internal address: refused, never
+ * sent. Its message, which becomes the health reason the server's tenant reads (its server list,
+ * its log), names the host, never the address: a tenant that points a name of its own at the host's
+ * internal names (a CNAME to `db.corp.internal`) would otherwise read the addresses of the host's
+ * networks, name by name. `address` keeps it for the code that handles the error (a log that
+ * writes the error whole); the host operator can also resolve the name on the gateway's host.
  */
-export async function reachesInternalAddress(url: string): Promise<boolean> {
-  return (await internalAddressOf(url)) !== undefined;
-}
-
-/** A request of a public-only upstream whose host resolves to an internal address: refused, never sent. */
 export class InternalAddressRefusedError extends Error {
   readonly code = 'INTERNAL_ADDRESS_REFUSED';
 
-  /** `host` (as written in the URL, with its port if any) is, or resolves to, `address`. */
-  constructor(host: string, address: string) {
-    super(`${host} resolves to an internal address (${address}): a server registered by a tenant is reached at public addresses only (docs/security.md)`);
+  /**
+   * `host` (as written in the URL, with its port if any) is, or resolves to, `address`; `denied`,
+   * the operator's MCP_EGRESS_DENIED_NETWORKS, names that setting when only it holds the address
+   * (a public one: "an internal address" would send the operator looking in the wrong place).
+   */
+  constructor(
+    host: string,
+    readonly address: string,
+    denied?: BlockList,
+  ) {
+    super(
+      denied && !isInternalAddress(address) && isInternalAddress(address, denied)
+        ? `${host} resolves to an address in MCP_EGRESS_DENIED_NETWORKS: a server registered by a tenant is reached at public addresses outside the networks the gateway's operator keeps from it only (docs/security.md)`
+        : `${host} resolves to an internal address: a server registered by a tenant is reached at public addresses only (docs/security.md)`,
+    );
   }
 }

@@ -1,15 +1,16 @@
 import { SSEClientTransport, SseError, type SSEClientTransportOptions } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { EgressHostRefusedError } from './egress-rules';
 import { InternalAddressRefusedError } from './private-address';
 
 /**
  * Why a fetch failed, when it is worth more than the EventSource's text: publicOnlyFetch's refusal
- * (thrown as it is by the request's check, or as the cause of fetch's "fetch failed" by the
+ * (an internal address, or a host MCP_EGRESS_ALLOWED_HOSTS does not list; thrown as it is by the request's check, or as the cause of fetch's "fetch failed" by the
  * connection's), or undici's "fetch failed" whose cause holds the system error (ECONNREFUSED,
  * ENOTFOUND, ETIMEDOUT, a certificate's code). Not an abort: the transport closing says that itself.
  */
 function isConnectFailure(err: unknown): boolean {
-  return err instanceof InternalAddressRefusedError || (err instanceof TypeError && err.cause !== undefined);
+  return err instanceof InternalAddressRefusedError || err instanceof EgressHostRefusedError || (err instanceof TypeError && err.cause !== undefined);
 }
 
 /**

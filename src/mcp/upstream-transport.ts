@@ -7,6 +7,7 @@ import { ValidationError } from '../core/errors';
 import type { ExitStatus } from './health-cause';
 import { boundedFetch, type UpstreamMessageTooLargeError } from './bounded-fetch';
 import { isolatedAbortFetch } from './isolated-abort-fetch';
+import type { EgressRules } from './egress-rules';
 import { publicOnlyFetch } from './public-only-fetch';
 import { SseTransportWithCause } from './sse-transport-with-cause';
 import { resolveEnv } from './upstream-env';
@@ -103,7 +104,7 @@ function cutLine(line: string, secrets: readonly SecretValue[]): string {
  * its exit is reported to `hooks.exit`.
  * `wrapFetch`, for streamable HTTP: what the transport's fetch goes through (CallStreams.fetch).
  */
-export function openUpstreamTransport(spec: UpstreamSpec, hooks: StdioHooks, wrapFetch: (f: FetchLike) => FetchLike = (f) => f): Transport {
+export function openUpstreamTransport(spec: UpstreamSpec, hooks: StdioHooks, wrapFetch: (f: FetchLike) => FetchLike = (f) => f, egress?: EgressRules): Transport {
   switch (spec.transport) {
     case 'stdio': {
       if (!spec.command) throw new ValidationError('stdio upstream needs a command', { field: 'command' });
@@ -158,23 +159,24 @@ export function openUpstreamTransport(spec: UpstreamSpec, hooks: StdioHooks, wra
     // lives in the transport only, every message naming the URL as its template.
     case 'http':
       if (!spec.url) throw new ValidationError('http upstream needs a url', { field: 'url' });
-      return new StreamableHTTPClientTransport(new URL(resolveUrl(spec.url)), { fetch: wrapFetch(fetchOf(spec, hooks)), ...requestInitOf(spec) });
+      return new StreamableHTTPClientTransport(new URL(resolveUrl(spec.url)), { fetch: wrapFetch(fetchOf(spec, hooks, egress)), ...requestInitOf(spec) });
     case 'sse':
       if (!spec.url) throw new ValidationError('sse upstream needs a url', { field: 'url' });
       // Its event stream's failed fetch is passed on as it is (a refusal of a tenant's server, a
       // refused connection), as streamable HTTP does: the health cause keeps its code (SseTransportWithCause).
-      return new SseTransportWithCause(new URL(resolveUrl(spec.url)), { fetch: fetchOf(spec, hooks), ...requestInitOf(spec) });
+      return new SseTransportWithCause(new URL(resolveUrl(spec.url)), { fetch: fetchOf(spec, hooks, egress), ...requestInitOf(spec) });
   }
 }
 
 /**
  * A server a tenant registered (egress "public") is refused, at every request, where its host
  * resolves to an internal address, and each of its connections goes to an address checked for it
- * (publicOnlyFetch); any other is reached with Node's fetch, as it always was. Either way at most
- * MAX_UPSTREAM_MESSAGE_BYTES of one message is read (boundedFetch).
+ * (publicOnlyFetch), and so is a host the operator's `egress` rules do not allow
+ * (MCP_EGRESS_ALLOWED_HOSTS, MCP_EGRESS_DENIED_NETWORKS); any other is reached with Node's fetch,
+ * as it always was. Either way at most MAX_UPSTREAM_MESSAGE_BYTES of one message is read (boundedFetch).
  */
-function fetchOf(spec: UpstreamSpec, hooks: Pick<StdioHooks, 'tooLarge'>): FetchLike {
-  return boundedFetch(isolatedAbortFetch(spec.egress === 'public' ? publicOnlyFetch() : fetch), { onTooLarge: (err, init) => hooks.tooLarge?.(err, init) });
+function fetchOf(spec: UpstreamSpec, hooks: Pick<StdioHooks, 'tooLarge'>, egress?: EgressRules): FetchLike {
+  return boundedFetch(isolatedAbortFetch(spec.egress === 'public' ? publicOnlyFetch({ rules: egress }) : fetch), { onTooLarge: (err, init) => hooks.tooLarge?.(err, init) });
 }
 
 function requestInitOf(spec: UpstreamSpec): { requestInit?: RequestInit } {

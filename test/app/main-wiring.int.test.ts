@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { computeAddress, encryptKeystoreJsonSync, Wallet } from 'ethers';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config';
+import { recordedPayloadPolicy } from '../../src/app/recorded-payload-policy';
 import { createEvent } from '../../src/core/envelope';
 import { EXAMPLES_STDIO_SERVER } from '../../src/mcp/examples-server';
 import { OWN_VARIABLES_CHECK_NAME } from '../../src/app/own-variables-readiness';
@@ -119,8 +120,11 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
       expect(projector.gateway, 'no MCP gateway in a projector-only process').to.equal(undefined);
       const ready = (await projector.app.inject({ url: '/readyz' })).json() as { dependencies: { name: string }[] };
       expect(ready.dependencies.map((d) => d.name)).to.not.include('tool search');
+      expect(await recordedPayloadPolicy(projector.knex), 'a process that calls no tool records no payload policy').to.equal(undefined);
 
-      const gateway = await start({ OPENMCP_ROLES: 'gateway', ...shared });
+      const gateway = await start({ OPENMCP_ROLES: 'gateway', MCP_PAYLOAD_POLICY: 'hash-only', ...shared });
+      // Recorded for `openmcp mcp stdio` on the same database, which refuses to record under another.
+      expect(await recordedPayloadPolicy(projector.knex)).to.equal('hash-only');
       // Registered in the background: the port opens first.
       await gateway.registered;
       expect(started(), 'the gateway process starts the example server once').to.have.length(1);
@@ -351,6 +355,20 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
       await proxy.close();
       await redis.drop();
     }
+  });
+
+  it("hands MCP_EGRESS_ALLOWED_HOSTS and MCP_EGRESS_DENIED_NETWORKS to POST /v1/mcp-servers (403 body.url naming each) and to the gateway's connections (a tenant's server down, the reason naming the setting)", async () => {
+    const a = await start({ OPENMCP_ROLES: 'api', MCP_EGRESS_ALLOWED_HOSTS: '*.allowed.invalid,203.0.113.9', MCP_EGRESS_DENIED_NETWORKS: '203.0.113.0/24' });
+    const key = await a.app.inject({ method: 'POST', url: '/v1/keys', headers: { authorization: `Bearer ${a.generatedAdminKey}` }, payload: { role: 'admin', tenant: 'acme' } });
+    const auth = `Bearer ${key.json().key as string}`;
+    const register = (url: string) => a.app.inject({ method: 'POST', url: '/v1/mcp-servers', headers: { authorization: auth }, payload: { name: 'probe', transport: 'http', url } });
+    for (const [url, setting] of [['https://mcp.other.invalid/mcp', 'MCP_EGRESS_ALLOWED_HOSTS'], ['http://203.0.113.9/mcp', 'MCP_EGRESS_DENIED_NETWORKS']]) {
+      const res = await register(url);
+      expect([res.statusCode, res.json().field], url).to.deep.equal([403, 'body.url']);
+      expect(res.json().detail, url).to.include(setting);
+    }
+    const held = await a.gateway!.registerServer({ tenant: 'acme', actor: { kind: 'user', id: 'wiring' }, name: 'held', transport: 'http', url: 'http://203.0.113.9/mcp', egress: 'public' });
+    expect(held.healthReason).to.include('MCP_EGRESS_DENIED_NETWORKS');
   });
 
   it('hands MAX_API_KEYS_PER_TENANT to POST /v1/keys (409 API_KEY_LIMIT past it); the bootstrap admin key is not counted', async () => {

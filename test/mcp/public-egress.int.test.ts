@@ -50,7 +50,7 @@ describe('MCP gateway: a server registered with egress "public" connects to publ
     for (const [name, at] of [['byname', `http://localhost:${port}/mcp`], ['byaddress', `http://127.0.0.1:${port}/mcp`]] as const) {
       const s = await gw.registerServer({ tenant: 'acme', actor, name, transport: 'http', url: at, egress: 'public' });
       expect(s.health, name).to.equal('down');
-      expect(s.healthReason, name).to.match(/resolves to an internal address \((127\.0\.0\.1|::1)\)/);
+      expect(s.healthReason, name).to.match(/resolves to an internal address:/);
     }
     expect(upstream.requests, 'nothing reached the internal address').to.deep.equal([]);
     const registered = (await store.readAll({ limit: 1000 })).filter((e) => e.type === 'McpServerRegistered');
@@ -62,6 +62,16 @@ describe('MCP gateway: a server registered with egress "public" connects to publ
     for (let i = 0; i < 200 && other.gw.listServers('acme').some((x) => x.health !== 'down'); i++) await new Promise((r) => setTimeout(r, 25));
     for (const x of other.gw.listServers('acme')) expect(x.healthReason, x.name).to.match(/internal address/);
     expect(upstream.requests).to.deep.equal([]);
+  });
+
+  it("the reason names the host, never the internal address it resolved to: a tenant pointing its own name at the host's internal names (a CNAME) learns no address of the host's networks", async () => {
+    const { gw, store } = await openGateway();
+    const port = new URL(upstream.url).port;
+    const s = await gw.registerServer({ tenant: 'epsilon', actor, name: 'mapped', transport: 'http', url: `http://localhost:${port}/mcp`, egress: 'public' });
+    expect(s.health).to.equal('down');
+    expect(s.healthReason).to.match(/localhost(:\d+)? resolves to an internal address:/);
+    const seen = JSON.stringify([s, gw.listServers('epsilon'), (await store.readAll({ limit: 1000 })).filter((e) => e.tenant === 'epsilon')]);
+    for (const address of ['127.0.0.1', '::1']) expect(seen).to.not.include(address);
   });
 
   it('under MCP_PAYLOAD_POLICY=hash-only the log keeps the cause (unreachable, INTERNAL_ADDRESS_REFUSED), not the text', async () => {
@@ -77,12 +87,12 @@ describe('MCP gateway: a server registered with egress "public" connects to publ
     expect(upstream.requests).to.deep.equal([]);
   });
 
-  it('over SSE too: the reason names the refused address and the log keeps INTERNAL_ADDRESS_REFUSED (the EventSource that opens the stream reports a failed fetch as text only)', async () => {
+  it('over SSE too: the reason names the refused host and the log keeps INTERNAL_ADDRESS_REFUSED (the EventSource that opens the stream reports a failed fetch as text only)', async () => {
     const sseAt = upstream.sseUrl.replace('127.0.0.1', 'localhost');
     const { gw } = await openGateway();
     const s = await gw.registerServer({ tenant: 'acme', actor, name: 'stream', transport: 'sse', url: sseAt, egress: 'public' });
     expect(s.health).to.equal('down');
-    expect(s.healthReason).to.match(/localhost(:\d+)? resolves to an internal address \((127\.0\.0\.1|::1)\)/);
+    expect(s.healthReason).to.match(/localhost(:\d+)? resolves to an internal address:/);
 
     const store = await openSqlEventStore(url, { pollIntervalMs: 50 });
     const hidden = new McpGateway({ store, cacheTtlMs: 0, payloadPolicy: 'hash-only', upstream: { healthIntervalMs: 0, retries: 0, connectTimeoutMs: 5_000 } });

@@ -7,6 +7,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { healthCauseOf } from '../../src/mcp/health-cause';
 import { isolatedAbortFetch } from '../../src/mcp/isolated-abort-fetch';
 import { isInternalAddress, type ResolveHost } from '../../src/mcp/private-address';
+import { egressRulesFrom } from '../../src/mcp/egress-rules';
 import { publicOnlyFetch } from '../../src/mcp/public-only-fetch';
 import { SseTransportWithCause } from '../../src/mcp/sse-transport-with-cause';
 import { startBearerUpstream, type BearerUpstream } from './support/bearer-upstream';
@@ -38,7 +39,7 @@ async function listen(host: string, handle: (req: IncomingMessage, res: ServerRe
 }
 
 /** The system error a "fetch failed" TypeError carries. */
-const causeOf = (err: unknown) => (err as { cause?: { code?: string; message?: string } }).cause ?? {};
+const causeOf = (err: unknown) => (err as { cause?: { code?: string; message?: string; address?: string } }).cause ?? {};
 const failure = (p: Promise<unknown>) => p.then(() => expect.fail('the request was answered'), (e: unknown) => e);
 
 /**
@@ -86,7 +87,8 @@ describe('publicOnlyFetch: each connection of an egress "public" upstream goes t
     const err = await failure(publicOnlyFetch({ resolve: rebinding })(`http://localhost:${loop.port}/rebound`));
     expect(loop.seen, 'nothing reached 127.0.0.1').to.deep.equal([]);
     expect(causeOf(err)).to.include({ code: 'INTERNAL_ADDRESS_REFUSED' });
-    expect(causeOf(err).message).to.match(/^localhost resolves to an internal address \(127\.0\.0\.1\)/);
+    expect(causeOf(err).message).to.match(/^localhost resolves to an internal address:/);
+    expect(causeOf(err)).to.include({ address: '127.0.0.1' });
     expect(answers, 'the connection used the answer it checked').to.deep.equal(['localhost 192.0.2.10', 'localhost 127.0.0.1']);
     expect(healthCauseOf(err)).to.deep.equal({ kind: 'unreachable', errno: 'INTERNAL_ADDRESS_REFUSED' });
   });
@@ -116,9 +118,45 @@ describe('publicOnlyFetch: each connection of an egress "public" upstream goes t
       expect(loop.seen.map((s) => s.split(' ')[1])).to.deep.equal([`/to?location=${encodeURIComponent(target(inner.port))}`]);
       expect(inner.seen, 'nothing reached 127.0.0.2').to.deep.equal([]);
       expect(causeOf(err)).to.include({ code: 'INTERNAL_ADDRESS_REFUSED' });
-      expect(causeOf(err).message).to.include('resolves to an internal address (127.0.0.2)');
+      expect(causeOf(err)).to.include({ address: '127.0.0.2' });
     });
   }
+
+  it('MCP_EGRESS_ALLOWED_HOSTS: a host it does not list is refused before anything is resolved or sent (EGRESS_HOST_REFUSED); a listed one is reached', async () => {
+    const asked: string[] = [];
+    const resolve: ResolveHost = async (host) => (asked.push(host), [{ address: '127.0.0.1', family: 4 }]);
+    const f = publicOnlyFetch({ resolve, isInternal: loopbackIsPublic, rules: egressRulesFrom({ allowedHosts: 'public.test' }) });
+    const err = await failure(f(`http://other.test:${loop.port}/host`));
+    expect(err).to.include({ code: 'EGRESS_HOST_REFUSED' });
+    expect((err as Error).message).to.match(/^other\.test:\d+ is not in MCP_EGRESS_ALLOWED_HOSTS/);
+    expect(healthCauseOf(err)).to.deep.equal({ kind: 'unreachable', errno: 'EGRESS_HOST_REFUSED' });
+    expect(asked).to.deep.equal([]);
+    expect(loop.seen).to.deep.equal([]);
+    expect(await (await f(`http://public.test:${loop.port}/host`)).text()).to.equal(`public.test:${loop.port}`);
+  });
+
+  it('MCP_EGRESS_ALLOWED_HOSTS: a redirect to a host it does not list is refused at its connection: nothing reaches that host', async () => {
+    const f = publicOnlyFetch({ resolve: names({ 'public.test': '127.0.0.1', 'other.test': '127.0.0.1' }), isInternal: loopbackIsPublic, rules: egressRulesFrom({ allowedHosts: 'public.test' }) });
+    const target = `http://other.test:${loop.port}/landed`;
+    const err = await failure(f(`http://public.test:${loop.port}/to?location=${encodeURIComponent(target)}`));
+    expect(loop.seen).to.deep.equal([`public.test:${loop.port} /to?location=${encodeURIComponent(target)}`]);
+    expect(causeOf(err)).to.include({ code: 'EGRESS_HOST_REFUSED' });
+  });
+
+  it('MCP_EGRESS_DENIED_NETWORKS: a name rebound into a denied network at the connection is refused there (INTERNAL_ADDRESS_REFUSED, the address kept for the operator)', async () => {
+    let answered = 0;
+    const rebinding: ResolveHost = async () => [{ address: answered++ === 0 ? '198.51.100.7' : '203.0.113.9', family: 4 }];
+    const f = publicOnlyFetch({ resolve: rebinding, rules: egressRulesFrom({ deniedNetworks: '203.0.113.0/24' }) });
+    const err = await failure(f('http://partner.test/mcp'));
+    expect(answered).to.equal(2);
+    expect(causeOf(err)).to.include({ code: 'INTERNAL_ADDRESS_REFUSED' });
+    expect(causeOf(err)).to.include({ address: '203.0.113.9' });
+    expect(causeOf(err).message).to.match(/^partner\.test resolves to an address in MCP_EGRESS_DENIED_NETWORKS:/);
+    // Written as an address in the URL: refused before any connection.
+    const direct = await failure(publicOnlyFetch({ rules: egressRulesFrom({ deniedNetworks: '203.0.113.0/24' }) })('http://203.0.113.9/mcp'));
+    expect(direct).to.include({ code: 'INTERNAL_ADDRESS_REFUSED' });
+    expect((direct as Error).message).to.match(/^203\.0\.113\.9 resolves to an address in MCP_EGRESS_DENIED_NETWORKS:/);
+  });
 
   it('a name connects to the address it was checked at, with its own name in Host (and a redirect to a public name is followed)', async () => {
     const f = publicOnlyFetch({ resolve: names({ 'public.test': '127.0.0.1' }), isInternal: loopbackIsPublic });
@@ -136,7 +174,8 @@ describe('publicOnlyFetch: each connection of an egress "public" upstream goes t
     const err = await failure(publicOnlyFetch({ resolve: mixed, isInternal: loopbackIsPublic })(`http://mixed.test:${loop.port}/mixed`));
     expect(loop.seen).to.deep.equal([]);
     expect(causeOf(err)).to.include({ code: 'INTERNAL_ADDRESS_REFUSED' });
-    expect(causeOf(err).message).to.match(/^mixed\.test resolves to an internal address \(127\.0\.0\.2\)/);
+    expect(causeOf(err).message).to.match(/^mixed\.test resolves to an internal address:/);
+    expect(causeOf(err)).to.include({ address: '127.0.0.2' });
   });
 
   it('a name pointed inside while its connection is kept alive: the next request is refused, not sent on the open connection', async () => {

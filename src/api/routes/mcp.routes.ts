@@ -6,7 +6,8 @@ import { fieldIn } from '../field-in';
 import type { AppDeps } from '../deps';
 import { metadataOf, principalOf } from '../context';
 import { ForbiddenError } from '../errors';
-import { reachesInternalAddress } from '../../mcp/private-address';
+import { egressHostAllowed } from '../../mcp/egress-rules';
+import { internalAddressOf, isInternalAddress, systemResolve } from '../../mcp/private-address';
 import { isUrlTemplate } from '../../mcp/upstream-url';
 import { ProblemSchema } from '../problem';
 import { NoContent } from '../schemas/common';
@@ -55,8 +56,22 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
       if (request.body.transport === 'stdio' && !host) refuse('registering a stdio server starts a process on the host, which can read every tenant\'s data and the gateway\'s keys', 'body.transport');
       if (request.body.headers && !host) refuse("headers read the gateway's environment variables and send them to the server's URL", 'body.headers');
       if (request.body.url && isUrlTemplate(request.body.url) && !host) refuse("a URL with ${env:NAME} reads the gateway's environment variables and sends them to the server", 'body.url');
-      if (request.body.url && !host && (await reachesInternalAddress(request.body.url))) {
-        refuse('the URL reaches an internal address (loopback, private or link-local network) of the gateway', 'body.url');
+      if (request.body.url && !host) {
+        // The operator's list first: a host it does not allow is refused before its name is even resolved.
+        const { hostname } = new URL(request.body.url);
+        if (!egressHostAllowed(deps.egress, hostname)) {
+          refuse(`the URL's host ${JSON.stringify(hostname)} is not in MCP_EGRESS_ALLOWED_HOSTS, the hosts this gateway's operator lets tenants' servers reach`, 'body.url');
+        }
+        const denied = deps.egress?.deniedNetworks;
+        const internal = await internalAddressOf(request.body.url, systemResolve, (a) => isInternalAddress(a, denied));
+        if (internal !== undefined) {
+          refuse(
+            isInternalAddress(internal)
+              ? 'the URL reaches an internal address (loopback, private or link-local network) of the gateway'
+              : "the URL reaches an address in MCP_EGRESS_DENIED_NETWORKS (networks this gateway's operator keeps from tenants' servers)",
+            'body.url',
+          );
+        }
       }
       const m = metadataOf(request);
       const { timeoutMs, connectTimeoutMs, maxConcurrent, ...spec } = request.body;
