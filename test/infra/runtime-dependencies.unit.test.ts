@@ -1,15 +1,17 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { expect } from 'chai';
+import { EXAMPLES_STDIO_SERVER } from '../../src/mcp/examples-server';
 import { packageImports, type PackageImport } from '../support/package-imports';
 
 const ROOT = join(__dirname, '..', '..');
 /**
  * What runs in production: the gateway and its CLI (src/, bin/), the event catalog, projections and
- * migrations, and the dashboard's browser code (ui/: its packages are served from node_modules).
- * scripts/, test/, bench/, examples/ and hardhat.config.ts are development tools.
+ * migrations, the dashboard's browser code (ui/: its packages are served from node_modules), and the
+ * bundled example MCP server the gateway starts as `examples` (examples/mcp-stdio/, on by default).
+ * scripts/, test/, bench/, the other examples/ and hardhat.config.ts are development tools.
  */
-const RUNTIME_DIRS = ['src', 'events', 'projections', 'migrations', 'bin', 'ui'];
+const RUNTIME_DIRS = ['src', 'events', 'projections', 'migrations', 'bin', 'ui', 'examples/mcp-stdio'];
 /**
  * Development dependencies the run-time code loads only on a path a production install does not
  * take, and where: each file must say plainly what a production install does instead.
@@ -91,7 +93,11 @@ describe('package.json: what runs in production is in dependencies (npm ci --omi
     for (const name of ['fastify', 'tsx', 'hardhat', 'better-sqlite3', 'mysql2', 'preact', 'openai']) expect(names, name).to.include(name);
   });
 
-  it('every package that src/, bin/, events/, projections/, migrations/ or ui/ loads is in dependencies', () => {
+  it('scans the example server the gateway runs where it is', () => {
+    expect(relative(ROOT, dirname(EXAMPLES_STDIO_SERVER)).split('\\').join('/')).to.be.oneOf(RUNTIME_DIRS);
+  });
+
+  it('every package that src/, bin/, events/, projections/, migrations/, ui/ or examples/mcp-stdio/ loads is in dependencies', () => {
     const missing = imports
       .filter((i) => !(i.name in pkg.dependencies) && !DEV_ONLY_AT_RUN_TIME[i.name]?.files.includes(i.file))
       .map((i) => `${i.file}:${i.line}: ${i.how} '${i.specifier}': ${i.name in (pkg.devDependencies ?? {}) ? 'only a devDependency' : 'not in package.json'}`);
