@@ -74,6 +74,7 @@ import { loadPolicyFile } from './agent/policy/load-policy';
 import { unregisteredServerPatterns } from './agent/policy/unregistered-servers';
 import { SHARED_TENANT } from './mcp/types';
 import { createContractDescriber } from './web3/describe-contract';
+import { hardhatBootstrap } from './web3/local-chain';
 
 const SYSTEM_ACTOR = { kind: 'system' as const, id: 'openmcp' };
 
@@ -213,6 +214,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       variable: 'CHAIN_RPC_URL',
     });
   }
+  // Without CHAIN_RPC_URL the embedded chain runs Hardhat, absent from a production install (npm ci --omit=dev): said before anything is made.
+  if (!config.CHAIN_RPC_URL) hardhatBootstrap();
   // A chain without its AuditAnchor's address, or an anchorer there without its key, stops it before anything is made too.
   const chainMissing = chainSettingsError(config, { anchorer: roles.anchorer });
   if (chainMissing) throw chainMissing;

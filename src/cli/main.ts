@@ -5,6 +5,7 @@ import { rolesProblem } from '../app/roles';
 import { addClientCommands, addMcpClientCommands, batchId, CLIENT_SETTINGS_HELP } from './client-commands';
 import { fatalErrorText } from './fatal-error-text';
 import { UsageError } from './usage-error';
+import { maskDebugCredentials } from '../core/mask-debug-credentials';
 
 /**
  * Load a subcommand's module only when it runs: `openmcp verify` must start fast on an auditor's
@@ -380,6 +381,8 @@ export function runOpenmcp(argv: readonly string[]): Promise<void> {
 }
 
 if (require.main === module || process.argv[1]?.endsWith('bin/openmcp')) {
+  // DEBUG=… output (the libraries' own) with every URL's credentials masked: docs/security.md.
+  maskDebugCredentials();
   endQuietlyWhenStdoutCloses();
   void runOpenmcp(process.argv);
 }
