@@ -6,7 +6,8 @@
  * it includes loading and compiling the file.
  *
  * Run as a script on such a file, it prints the files of at least `minSeconds` (default 12),
- * slowest first, as test/slow-first.txt lists them, and a summary on stderr.
+ * slowest first (end-to-end ones spread out: spreadEndToEnd), as test/slow-first.txt lists them,
+ * and a summary on stderr.
  *
  * @example MOCHA_FILE_TIMING=test-output/files.jsonl npm test
  * @example npx tsx test/support/file-timing.ts test-output/files.jsonl > test/slow-first.txt
@@ -38,13 +39,30 @@ export function summarize(jsonl: string): { files: Array<{ file: string; ms: num
   return { files, wallMs, sumMs: files.reduce((n, f) => n + f.ms, 0) };
 }
 
+/**
+ * `files` (slowest first) with the end-to-end ones (`*.e2e.test.ts`: clusters of processes, a
+ * browser) at most every third place, the others in between: three workers taking files in this
+ * order then run about one at a time (three at once starved each other on two cores: a dashboard
+ * test waited out its 90 s for a task run by processes as starved).
+ */
+export function spreadEndToEnd(files: string[]): string[] {
+  const e2e = files.filter((f) => f.endsWith('.e2e.test.ts'));
+  const other = files.filter((f) => !f.endsWith('.e2e.test.ts'));
+  const out: string[] = [];
+  while (e2e.length || other.length) {
+    if (e2e.length) out.push(e2e.shift()!);
+    out.push(...other.splice(0, 2));
+  }
+  return out;
+}
+
 if (require.main === module) {
   const [path, minSeconds = '12'] = process.argv.slice(2);
   if (!path) throw new Error('usage: tsx test/support/file-timing.ts <MOCHA_FILE_TIMING file> [minSeconds]');
   const { files, wallMs, sumMs } = summarize(readFileSync(path, 'utf8'));
-  const slow = files.filter((f) => f.ms >= Number(minSeconds) * 1000);
+  const slow = spreadEndToEnd(files.filter((f) => f.ms >= Number(minSeconds) * 1000).map((f) => f.file));
   console.error(`${files.length} files, ${(wallMs / 1000).toFixed(1)} s wall, ${(sumMs / 1000).toFixed(1)} s summed; ${slow.length} of at least ${minSeconds} s:`);
   for (const f of files.slice(0, 15)) console.error(`${(f.ms / 1000).toFixed(1).padStart(7)} s  ${f.file}`);
   const header = readFileSync(require.resolve('../slow-first.txt'), 'utf8').split('\n').filter((l) => l.startsWith('#'));
-  console.log([...header, ...slow.map((f) => f.file)].join('\n'));
+  console.log([...header, ...slow].join('\n'));
 }
