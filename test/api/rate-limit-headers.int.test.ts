@@ -8,6 +8,7 @@ import { mcpGatewayPlugin } from '../../src/mcp/gateway-plugin';
 import { uiPlugin } from '../../src/ui';
 import { makeGatewayHarness } from './support/gateway-harness';
 import type { Harness } from './support/harness';
+import { roomInRateWindow } from '../support/rate-window';
 
 /**
  * REST, /mcp and /ui/api count against one per-key window (one limiter, as src/main.ts wires it),
@@ -29,6 +30,9 @@ describe('RateLimit-* headers on /v1, /mcp and /ui/api answers alike', function 
     await h.app.register(uiPlugin, { store: h.store, readModels: h.deps.readModels, authenticate: auth.authenticate, rateLimit: limiter });
   });
   after(async () => close());
+  // Each test counts down a key's window: begun with under 5 s left of the clock's minute, its
+  // requests could count in two windows (a count starting again). Then it waits for the next minute.
+  beforeEach(() => roomInRateWindow(5_000));
 
   const initialize = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
   const mcp = (auth: string | undefined) =>
