@@ -3,9 +3,9 @@
  * waiting for approval (de7aac47), every step event also rewrites the task's `rm_tasks` row; and the
  * step-runs projection read, for each step event, every step its task had run. Tasks of 1, 20 and
  * 100 steps (TaskSubmitted, TaskStarted, a TaskStepStarted and TaskStepCompleted per step,
- * TaskCompleted), the tasks' events interleaved as concurrent tasks append them, applied in
- * deliveries of BENCH_BATCH events (default 10, a live projector's; 500 is a catch-up's), each run
- * into fresh tables, three variants rotated in the same run (appliersOf): `previous` (step events
+ * TaskCompleted), BENCH_CONCURRENT tasks (default 10) running at a time, their events interleaved
+ * as concurrent tasks append them, applied in deliveries of BENCH_BATCH events (default 10, a live
+ * projector's; 500 is a catch-up's), each run into fresh tables, three variants rotated in the same run (appliersOf): `previous` (step events
  * never touch `rm_tasks`, step runs loaded per task), `main` (before this change: the rewrite, step
  * runs loaded per task), `current`. What grows with a task's steps shows as events/s falling from 1
  * to 100 steps; what the `rm_tasks` rewrite costs, as main/previous.
@@ -54,17 +54,23 @@ function taskEvents(stream: string, steps: number): PendingEvent[] {
   return out;
 }
 
-/** Tasks of `steps` steps, about `events` events in all, appended round-robin (one event per task per round). */
-async function appendInterleaved(store: EventStore, steps: number, events: number): Promise<void> {
+/**
+ * Tasks of `steps` steps, about `events` events in all, run `concurrent` at a time: each such group's
+ * events appended round-robin (one event per task per round), so that a delivery of `concurrent`
+ * events touches as many tasks whatever their steps.
+ */
+async function appendInterleaved(store: EventStore, steps: number, events: number, concurrent: number): Promise<void> {
   const per = 2 * steps + 3;
   const tasks = Math.max(1, Math.round(events / per));
-  const all = Array.from({ length: tasks }, () => {
-    const stream = `task-${newId()}`;
-    return { stream, events: taskEvents(stream, steps) };
-  });
-  for (let round = 0; round < per; round++) {
-    // One at a time so the positions interleave the tasks in a fixed order.
-    for (const t of all) await store.append(t.stream, [t.events[round]], { expectedRevision: round === 0 ? 'no_stream' : round - 1 });
+  for (let from = 0; from < tasks; from += concurrent) {
+    const group = Array.from({ length: Math.min(concurrent, tasks - from) }, () => {
+      const stream = `task-${newId()}`;
+      return { stream, events: taskEvents(stream, steps) };
+    });
+    for (let round = 0; round < per; round++) {
+      // One at a time so the positions interleave the tasks in a fixed order.
+      for (const t of group) await store.append(t.stream, [t.events[round]], { expectedRevision: round === 0 ? 'no_stream' : round - 1 });
+    }
   }
 }
 
@@ -140,13 +146,13 @@ async function sameContent(knex: Knex): Promise<void> {
   }
 }
 
-async function dialect(name: string, url: string, stepsList: number[], total: number, batch: number, rounds: number, cache: boolean) {
+async function dialect(name: string, url: string, stepsList: number[], total: number, batch: number, rounds: number, cache: boolean, concurrent: number) {
   for (const steps of stepsList) {
     const knex = await openKnex(url);
     try {
       await migrateLatest(knex);
       const store = sqlEventStoreOn(knex);
-      await appendInterleaved(store, steps, total);
+      await appendInterleaved(store, steps, total, concurrent);
       const events = await readEverything(store);
       const variants: Variant[] = ['previous', 'main', 'current'];
       // A first pass of each, not counted: the JIT and the dialect's caches warm on it.
@@ -166,7 +172,7 @@ async function dialect(name: string, url: string, stepsList: number[], total: nu
       const evs = (v: Variant) => Math.round(median(runs.map((g) => g[v])));
       const ratio = (a: Variant, b: Variant) => median(runs.map((g) => g[a] / g[b])).toFixed(2);
       console.log(
-        `${name}, ${steps} step(s)/task, ${events.length} events, deliveries of ${batch}${cache ? ', memory cache' : ''} (medians of ${rounds}): ` +
+        `${name}, ${steps} step(s)/task, ${events.length} events, ${concurrent} tasks at a time, deliveries of ${batch}${cache ? ', memory cache' : ''} (medians of ${rounds}): ` +
           `previous ${evs('previous')} ev/s, main ${evs('main')}, current ${evs('current')}; main/previous ${ratio('main', 'previous')}, current/main ${ratio('current', 'main')}, current/previous ${ratio('current', 'previous')}`,
       );
       await store.close();
@@ -182,6 +188,7 @@ async function main() {
   const batch = Number(process.env.BENCH_BATCH ?? 10);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
   const cache = process.env.BENCH_CACHE === '1';
+  const concurrent = Number(process.env.BENCH_CONCURRENT ?? 10);
   const dialects = (process.env.BENCH_DIALECTS ?? 'sqlite,mariadb').split(',');
   const { loadavg } = await import('node:os');
   console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
@@ -190,7 +197,7 @@ async function main() {
     try {
       let i = 0;
       // A fresh file per step count (dialect() opens one knex per count on the same url otherwise).
-      for (const steps of stepsList) await dialect('SQLite', `sqlite:${join(dir, `s${i++}.db`)}`, [steps], total, batch, rounds, cache);
+      for (const steps of stepsList) await dialect('SQLite', `sqlite:${join(dir, `s${i++}.db`)}`, [steps], total, batch, rounds, cache, concurrent);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -199,7 +206,7 @@ async function main() {
     for (const steps of stepsList) {
       const db = await createTestDatabase('omc_bench_steps');
       try {
-        await dialect('MariaDB', db.url, [steps], total, batch, rounds, cache);
+        await dialect('MariaDB', db.url, [steps], total, batch, rounds, cache, concurrent);
       } finally {
         await db.drop();
       }
