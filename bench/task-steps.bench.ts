@@ -5,13 +5,14 @@
  * 100 steps (TaskSubmitted, TaskStarted, a TaskStepStarted and TaskStepCompleted per step,
  * TaskCompleted), BENCH_CONCURRENT tasks (default 10) running at a time, their events interleaved
  * as concurrent tasks append them, applied in deliveries of BENCH_BATCH events (default 10, a live
- * projector's; 500 is a catch-up's), each run into fresh tables, three variants rotated in the same run (appliersOf): `previous` (step events
- * never touch `rm_tasks`, step runs loaded per task), `main` (before this change: the rewrite, step
- * runs loaded per task), `current`. What grows with a task's steps shows as events/s falling from 1
- * to 100 steps; what the `rm_tasks` rewrite costs, as main/previous.
+ * projector's; 500 is a catch-up's), each run into fresh tables, three variants rotated in the same
+ * run (appliersOf): `baseline` (the same events, the step events not touching `rm_tasks`), `main`
+ * (before this change: the rewrite, and step runs loaded per task), `current`. What grows with a
+ * task's steps shows as events/s falling from 1 to 100 steps; what the `rm_tasks` rewrite costs, as
+ * current/baseline; what loading a step event's own step saves, as current/main.
  * Run: npm run bench:task-steps   (MariaDB on 127.0.0.1:3306 for the MariaDB rows)
  * BENCH_EVENTS (default 2000) per run, BENCH_STEPS (default 1,20,100), BENCH_ROUNDS (default 3),
- * BENCH_DIALECTS (sqlite,mariadb), BENCH_CACHE=1 refreshes a memory cache after each delivery (the
+ * BENCH_DIALECTS (sqlite,mariadb), BENCH_INSTRUCTION_BYTES (default 100), BENCH_CACHE=1 refreshes a memory cache after each delivery (the
  * task views, as `openmcp start` does with Redis).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -38,12 +39,14 @@ import { createTestDatabase } from '../test/support/services';
 const actor = { kind: 'user' as const, id: 'bench' };
 const h = `0x${'1'.repeat(64)}`;
 const ev = (type: string, stream: string, data: Record<string, unknown>) => createEvent({ type, stream, tenant: 'acme', actor, data });
+/** BENCH_INSTRUCTION_BYTES (default 100): the task's instruction, which a rewrite of its `rm_tasks` row sends again. */
+const INSTRUCTION = 'i'.repeat(Number(process.env.BENCH_INSTRUCTION_BYTES ?? 100));
 const RESULT = JSON.stringify({ content: [{ type: 'text', text: 'x'.repeat(200) }] });
 
 /** One task's events in stream order. */
 function taskEvents(stream: string, steps: number): PendingEvent[] {
   const out: PendingEvent[] = [
-    ev('TaskSubmitted', stream, { instruction: 'bench', steps: Array.from({ length: steps }, (_, i) => ({ tool: 'examples__echo', arguments: { text: `hi ${i}` } })) }),
+    ev('TaskSubmitted', stream, { instruction: INSTRUCTION, steps: Array.from({ length: steps }, (_, i) => ({ tool: 'examples__echo', arguments: { text: `hi ${i}` } })) }),
     ev('TaskStarted', stream, {}),
   ];
   for (let i = 0; i < steps; i++) {
@@ -98,17 +101,17 @@ const loadWholeTasks: DocumentStore<StepRunDoc>['load'] = async (db, t, ids) => 
   return out;
 };
 
-type Variant = 'previous' | 'main' | 'current';
+type Variant = 'baseline' | 'main' | 'current';
 
 /**
  * The projector of each variant: `current` as it is; `main` with the step runs loaded per task as
- * before this change; `previous` that too, and the tasks projection seeing only the task's own
- * events (before de7aac47: step events never touched `rm_tasks`).
+ * before this change; `baseline` the current one with the tasks projection seeing only the task's
+ * own events, as before de7aac47: the same events, the step events never touching `rm_tasks`.
  */
 function appliersOf(v: Variant): ProjectionApplier[] {
   return defaultAppliers({ seqFromPosition: true }).map((a) => {
-    if (a.name === 'task-steps' && v !== 'current') return documentApplier(taskStepsProjection, { ...stepRunSqlStore, load: loadWholeTasks });
-    if (a.name === 'tasks' && v === 'previous') return { ...a, canHandle: (e: RecordedEvent) => BEFORE.has(e.type) && a.canHandle(e) };
+    if (a.name === 'task-steps' && v === 'main') return documentApplier(taskStepsProjection, { ...stepRunSqlStore, load: loadWholeTasks });
+    if (a.name === 'tasks' && v === 'baseline') return { ...a, canHandle: (e: RecordedEvent) => BEFORE.has(e.type) && a.canHandle(e) };
     return a;
   });
 }
@@ -154,7 +157,7 @@ async function dialect(name: string, url: string, stepsList: number[], total: nu
       const store = sqlEventStoreOn(knex);
       await appendInterleaved(store, steps, total, concurrent);
       const events = await readEverything(store);
-      const variants: Variant[] = ['previous', 'main', 'current'];
+      const variants: Variant[] = ['baseline', 'main', 'current'];
       // A first pass of each, not counted: the JIT and the dialect's caches warm on it.
       for (const v of variants) await project(knex, events, v, batch, cache);
       const runs: Record<Variant, number>[] = [];
@@ -172,8 +175,8 @@ async function dialect(name: string, url: string, stepsList: number[], total: nu
       const evs = (v: Variant) => Math.round(median(runs.map((g) => g[v])));
       const ratio = (a: Variant, b: Variant) => median(runs.map((g) => g[a] / g[b])).toFixed(2);
       console.log(
-        `${name}, ${steps} step(s)/task, ${events.length} events, ${concurrent} tasks at a time, deliveries of ${batch}${cache ? ', memory cache' : ''} (medians of ${rounds}): ` +
-          `previous ${evs('previous')} ev/s, main ${evs('main')}, current ${evs('current')}; main/previous ${ratio('main', 'previous')}, current/main ${ratio('current', 'main')}, current/previous ${ratio('current', 'previous')}`,
+        `${name}, ${steps} step(s)/task, ${events.length} events, ${concurrent} tasks at a time, deliveries of ${batch}${INSTRUCTION.length !== 100 ? `, instructions of ${INSTRUCTION.length} bytes` : ''}${cache ? ', memory cache' : ''} (medians of ${rounds}): ` +
+          `baseline ${evs('baseline')} ev/s, main ${evs('main')}, current ${evs('current')}; current/baseline ${ratio('current', 'baseline')} (the rm_tasks rewrite), main/baseline ${ratio('main', 'baseline')}, current/main ${ratio('current', 'main')}`,
       );
       await store.close();
     } finally {
