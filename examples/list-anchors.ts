@@ -3,7 +3,11 @@
  * range of seqs, a task's whole trail"): it imports nothing of this project, only `ethers` (v6), so
  * it can be copied out with examples/independent-verify.ts.
  *
- *   npx tsx examples/list-anchors.ts --rpc http://127.0.0.1:8545 --contract 0x…
+ *   npx tsx examples/list-anchors.ts --rpc http://127.0.0.1:8545 --contract 0x… [--concurrency 8]
+ *
+ * It reads `--concurrency` batches at a time (default 8; ethers sends the calls made together as one
+ * JSON-RPC batch request), not one round trip after another: 1 for an RPC that refuses batch
+ * requests (then none is sent).
  *
  * Prints one line per batch (its id, seqs, root and when it was anchored) and, last, the seqs they
  * cover; exits 0 only if the ranges run from seq 0 with no gap and no overlap, which AuditAnchor
@@ -20,26 +24,64 @@ const AUDIT_ANCHOR_ABI = [
 /** One batch as the contract holds it; `anchoredAt` is its block's time. */
 export type Anchor = { id: number; firstSeq: number; lastSeq: number; root: string; anchoredAt: string };
 
+/** How many `batch(id)` reads may be in flight at once: at most this many per JSON-RPC batch request. */
+export const DEFAULT_CONCURRENCY = 8;
+
+export type ListAnchorsOptions = { concurrency?: number };
+
 /**
- * Every batch `contract` holds, in id order: `batch(id)` for each id below `nextBatchId()`.
- * Throws `no contract at 0x… on chain N` for an address with no code (every view would answer nothing).
- * @example const anchors = await listAnchors('http://127.0.0.1:8545', '0x5fbdb2315678afecb367f032d93f642f64180aa3');
+ * Every batch `contract` holds, in id order: `batch(id)` for each id below `nextBatchId()`, read
+ * `concurrency` at a time (requires a whole number from 1; default DEFAULT_CONCURRENCY).
+ * With concurrency 1 no JSON-RPC batch request is sent at all (an RPC may refuse them).
+ * Throws `no contract at 0x… on chain N` for an address with no code (every view would answer nothing),
+ * and `reading batch(<id>): …` for the first read that fails (no partial list).
+ * @example const anchors = await listAnchors('http://127.0.0.1:8545', '0x5fbdb2315678afecb367f032d93f642f64180aa3', { concurrency: 4 });
  */
-export async function listAnchors(rpc: string, contract: string): Promise<Anchor[]> {
-  const provider = new JsonRpcProvider(rpc);
+export async function listAnchors(rpc: string, contract: string, { concurrency = DEFAULT_CONCURRENCY }: ListAnchorsOptions = {}): Promise<Anchor[]> {
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a whole number from 1, not ${concurrency}`);
+  const provider = rpcProvider(rpc, concurrency);
   try {
     if ((await provider.getCode(contract)) === '0x') throw new Error(`no contract at ${contract.toLowerCase()} on chain ${(await provider.getNetwork()).chainId}`);
     const anchor = new Contract(contract, AUDIT_ANCHOR_ABI, provider);
     const count = Number(await anchor.nextBatchId());
-    const out: Anchor[] = [];
-    for (let id = 0; id < count; id++) {
-      const [root, firstSeq, lastSeq, anchoredAt] = await anchor.batch(id);
-      out.push({ id, firstSeq: Number(firstSeq), lastSeq: Number(lastSeq), root, anchoredAt: new Date(Number(anchoredAt) * 1000).toISOString() });
-    }
+    const out: Anchor[] = new Array(count);
+    // `concurrency` workers take the next id in turn; each answer goes to its id's place, so the
+    // list is in id order whatever order they come back in. After a failure no new read starts.
+    let nextId = 0;
+    let failed = false;
+    const worker = async () => {
+      while (!failed && nextId < count) {
+        const id = nextId++;
+        try {
+          const [root, firstSeq, lastSeq, anchoredAt] = await anchor.batch(id);
+          out[id] = { id, firstSeq: Number(firstSeq), lastSeq: Number(lastSeq), root, anchoredAt: new Date(Number(anchoredAt) * 1000).toISOString() };
+        } catch (err) {
+          failed = true;
+          throw Object.assign(new Error(`reading batch(${id}): ${errorText(err)}`, { cause: err }), { code: (err as { code?: unknown }).code });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
     return out;
   } finally {
     provider.destroy();
   }
+}
+
+/**
+ * ethers batches the calls made together into one JSON-RPC batch request; `batchMaxCount: 1` sends
+ * each alone (and at once), for `concurrency` 1 and an RPC that refuses batch requests.
+ */
+function rpcProvider(rpc: string, concurrency: number): JsonRpcProvider {
+  return new JsonRpcProvider(rpc, undefined, concurrency === 1 ? { batchMaxCount: 1 } : {});
+}
+
+/** ethers' short message, with the RPC's own words when it has them (a CALL_EXCEPTION says only "missing revert data"). */
+function errorText(err: unknown): string {
+  const e = err as { shortMessage?: string; message?: string; info?: { error?: { message?: unknown } } };
+  const text = e.shortMessage ?? e.message ?? String(err);
+  const rpcSaid = e.info?.error?.message;
+  return typeof rpcSaid === 'string' && !text.includes(rpcSaid) ? `${text} (the RPC said: ${rpcSaid})` : text;
 }
 
 /**
@@ -63,9 +105,14 @@ export function contiguityProblem(anchors: Anchor[]): string | undefined {
 
 async function main(args: string[]): Promise<number> {
   const option = (name: string) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : undefined);
-  const [rpc, contract] = [option('rpc'), option('contract')];
+  const [rpc, contract, many] = [option('rpc'), option('contract'), option('concurrency')];
   if (!rpc || !contract) {
-    console.error('usage: list-anchors.ts --rpc URL --contract 0x…  (the AuditAnchor address the operator publishes)');
+    console.error('usage: list-anchors.ts --rpc URL --contract 0x…  [--concurrency N]  (the AuditAnchor address the operator publishes)');
+    return 2;
+  }
+  const concurrency = !args.includes('--concurrency') ? DEFAULT_CONCURRENCY : many !== undefined && /^[1-9]\d*$/.test(many) ? Number(many) : NaN;
+  if (!Number.isSafeInteger(concurrency)) {
+    console.error(`--concurrency takes how many batch(id) reads may be in flight at once (a whole number from 1), not ${many ?? 'nothing'}`);
     return 2;
   }
   // ethers would take anything else for an ENS name and say only that the chain has no ENS.
@@ -73,8 +120,17 @@ async function main(args: string[]): Promise<number> {
     console.error(`--contract takes the AuditAnchor's address (0x and 40 hex digits), not ${contract}`);
     return 2;
   }
-  const anchors = await listAnchors(rpc, contract);
-  const provider = new JsonRpcProvider(rpc);
+  let anchors: Anchor[];
+  try {
+    anchors = await listAnchors(rpc, contract, { concurrency });
+  } catch (err) {
+    // An RPC that takes no batch request answers one with a lone error (ethers: "missing response
+    // for request", BAD_DATA) or an HTTP error (SERVER_ERROR): at concurrency 1 none is sent.
+    const code = (err as { code?: unknown }).code;
+    if (concurrency > 1 && (code === 'BAD_DATA' || code === 'SERVER_ERROR')) throw new Error(`${errorText(err)}; an RPC that refuses JSON-RPC batch requests fails so: try --concurrency 1`);
+    throw err;
+  }
+  const provider = rpcProvider(rpc, concurrency);
   const chainId = (await provider.getNetwork()).chainId;
   provider.destroy();
   const where = `${contract.toLowerCase()} (chain ${chainId})`;
@@ -97,7 +153,7 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err) => {
-      console.error(`error: ${(err as { shortMessage?: string }).shortMessage ?? (err as Error).message}`);
+      console.error(`error: ${errorText(err)}`);
       process.exit(1);
     },
   );

@@ -35,6 +35,9 @@ const migrations: Record<string, () => Knex.Migration> = {
   '20261211060000_payload_hash_schemes': () => require('./20261211060000_payload_hash_schemes') as Knex.Migration,
   '20261211070000_tool_call_server_tool_index': () => require('./20261211070000_tool_call_server_tool_index') as Knex.Migration,
   '20261211080000_task_approvals': () => require('./20261211080000_task_approvals') as Knex.Migration,
+  '20261211090000_tool_call_step': () => require('./20261211090000_tool_call_step') as Knex.Migration,
+  '20261211100000_step_run_transactions': () => require('./20261211100000_step_run_transactions') as Knex.Migration,
+  '20261211110000_gateway_settings': () => require('./20261211110000_gateway_settings') as Knex.Migration,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,6 +1,7 @@
 import { parseStream } from '../src/core/envelope';
 import type { DocumentProjection } from './projection';
 import { alreadyApplied } from './stream-revision';
+import { SEND_TRANSACTION_TOOL } from '../src/core/chain-tool-names';
 
 /** One step the agent runtime ran (TaskStepStarted/Completed/Failed, in the task's stream). */
 export type StepRunDoc = {
@@ -18,10 +19,31 @@ export type StepRunDoc = {
   error?: { code: string; message: string };
   startedAt?: string;
   completedAt?: string;
+  /** A chain step's transaction as its events tell it (TransactionSubmitted, then Confirmed or Rejected): the last one. */
+  tx?: StepTransaction;
   revision: number;
 };
 
-const TYPES = new Set(['TaskStepStarted', 'TaskStepCompleted', 'TaskStepFailed', 'PolicyEvaluated']);
+/**
+ * How far a step's transaction got: not signed yet (`unsent`, from its TaskStepStarted on), signed and
+ * sent (maybe), mined (with its receipt's status), or never sent (refused). None on a step projected
+ * before 2026-12-11 (migrations/20261211100000_step_run_transactions.ts): unknown.
+ */
+export type StepTransaction = {
+  chainId?: number;
+  txHash?: string;
+  outcome: 'unsent' | 'submitted' | 'confirmed' | 'rejected';
+  status?: 'success' | 'reverted';
+  blockNumber?: number;
+  error?: { code: string; message: string };
+  /** When it was mined or refused (the event's occurredAt). */
+  at?: string;
+};
+
+/** The events that tell how far a chain step's transaction got, in its task's stream. */
+export const TRANSACTION_EVENT_TYPES = ['TransactionSubmitted', 'TransactionConfirmed', 'TransactionRejected'] as const;
+
+const TYPES = new Set<string>(['TaskStepStarted', 'TaskStepCompleted', 'TaskStepFailed', 'PolicyEvaluated', ...TRANSACTION_EVENT_TYPES]);
 type D = Record<string, unknown>;
 
 /** The index of a step that never started and is not an explicit one: the view lists it after the others. */
@@ -57,6 +79,7 @@ export const taskStepsProjection: DocumentProjection<StepRunDoc> = {
         argumentsHash: d.argumentsHash as string,
         argumentsJson: d.argumentsJson as string | undefined,
         source: d.source as StepRunDoc['source'],
+        ...(d.tool === SEND_TRANSACTION_TOOL ? { tx: { outcome: 'unsent' as const } } : {}),
         status: 'running',
         startedAt: e.occurredAt,
         revision: e.revision,
@@ -76,6 +99,10 @@ export const taskStepsProjection: DocumentProjection<StepRunDoc> = {
         completedAt: e.occurredAt,
         revision: e.revision,
       };
+    }
+    if (e.type === 'TransactionSubmitted' || e.type === 'TransactionConfirmed' || e.type === 'TransactionRejected') {
+      // Only what the step's own end does not say: the view shows it where a cancel or the task's timeout cut the step short.
+      return current ? { ...current, tx: evolveTransaction(current.tx, e.type, d, e.occurredAt), revision: e.revision } : current;
     }
     if (!current) {
       const index = e.type === 'TaskStepFailed' ? explicitIndex(String(d.stepId)) : undefined;
@@ -97,3 +124,14 @@ export const taskStepsProjection: DocumentProjection<StepRunDoc> = {
     return { ...current, status: 'failed', error: d.error as StepRunDoc['error'], completedAt: e.occurredAt, revision: e.revision };
   },
 };
+
+/**
+ * The step's transaction after one of its events (a resent one, the same bytes, keeps its hash).
+ * @example evolveTransaction({ outcome: 'unsent' }, 'TransactionSubmitted', { chainId: 1, txHash: '0x…' }, at).outcome // 'submitted'
+ */
+export function evolveTransaction(tx: StepTransaction | undefined, type: string, d: D, at: string): StepTransaction {
+  const ref = { chainId: Number(d.chainId), txHash: String(d.txHash) };
+  if (type === 'TransactionSubmitted') return { ...ref, outcome: 'submitted' };
+  if (type === 'TransactionConfirmed') return { ...ref, outcome: 'confirmed', status: d.status as StepTransaction['status'], blockNumber: Number(d.blockNumber), at };
+  return { ...(tx ?? {}), ...ref, outcome: 'rejected', error: d.error as StepTransaction['error'], at };
+}

@@ -21,6 +21,7 @@ export function stepRunFromRow(r: Row): StepRunDoc {
     error: parseJson(r.error_json),
     startedAt: s(r.started_at),
     completedAt: s(r.completed_at),
+    tx: parseJson(r.tx_json),
     revision: Number(r.revision),
   };
 }
@@ -41,6 +42,7 @@ function toRow(d: StepRunDoc): Row {
     error_json: jsonOrNull(d.error),
     started_at: d.startedAt ?? null,
     completed_at: d.completedAt ?? null,
+    tx_json: jsonOrNull(d.tx),
     revision: d.revision,
   };
 }

@@ -8,6 +8,8 @@ export type ToolCallDoc = {
   id: string;
   tenant: string;
   taskId?: string;
+  /** ToolCallRequested v5: the task's step the call was made for (earlier calls: none, joined by order). */
+  stepId?: string;
   serverId: string;
   server: string;
   tool: string;
@@ -73,6 +75,7 @@ export const toolCallsProjection: DocumentProjection<ToolCallDoc> = {
           argumentsSealed: d.argumentsSealed as SealedPayload | undefined,
           argumentsSaltSealed: d.argumentsSaltSealed as SealedPayload | undefined,
           argumentsHashScheme: d.argumentsHashScheme as PayloadHashScheme | undefined,
+          stepId: d.stepId as string | undefined,
           requestedAt: e.occurredAt,
           requestedPosition: e.position,
         };

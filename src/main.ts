@@ -67,12 +67,14 @@ import { relayReadiness } from './relay/relay-readiness';
 import { checkPortsFree } from './app/check-ports-free';
 import { listenConfigError } from './app/listen-error';
 import { createGateway, egressRulesOf, mcpOriginPolicyFrom, mcpSessionLimitsFrom } from './app/gateway';
+import { recordPayloadPolicy } from './db/gateway-settings';
 import { ChainRegistry } from './web3/chain-registry';
 import { loadChainsFile } from './web3/chains-file';
 import { loadPolicyFile } from './agent/policy/load-policy';
 import { unregisteredServerPatterns } from './agent/policy/unregistered-servers';
 import { SHARED_TENANT } from './mcp/types';
 import { createContractDescriber } from './web3/describe-contract';
+import { hardhatBootstrap } from './web3/local-chain';
 
 const SYSTEM_ACTOR = { kind: 'system' as const, id: 'openmcp' };
 
@@ -212,6 +214,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       variable: 'CHAIN_RPC_URL',
     });
   }
+  // Without CHAIN_RPC_URL the embedded chain runs Hardhat, absent from a production install (npm ci --omit=dev): said before anything is made.
+  if (!config.CHAIN_RPC_URL) hardhatBootstrap();
   // A chain without its AuditAnchor's address, or an anchorer there without its key, stops it before anything is made too.
   const chainMissing = chainSettingsError(config, { anchorer: roles.anchorer });
   if (chainMissing) throw chainMissing;
@@ -523,6 +527,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     let registrations: StartupRegistrations | undefined;
     if (connectsUpstreams(roles)) {
       const gw = await createGateway({ config, store, cache, logger, registry, subjectKeys });
+      // For `openmcp mcp stdio` on this database, which reads settings of its own: it refuses another policy.
+      await recordPayloadPolicy(knex, config.MCP_PAYLOAD_POLICY);
       options.onGateway?.(gw);
       await gw.start();
       gateway = gw;

@@ -32,17 +32,26 @@ const RETRY_AFTER_MS = 100;
 export const DEFAULT_LOG_BUFFER_MAX_BYTES = 16 * 1024 * 1024;
 
 export type StdoutLogDestinationParameters = {
+  /**
+   * The file descriptor the log goes to: 1, stdout (`openmcp start`), or 2, stderr (`openmcp mcp
+   * stdio`, whose stdout carries the protocol). Default 1.
+   */
+  fd?: 1 | 2;
   /** Bytes of lines held while stdout does not take them (LOG_BUFFER_MAX_BYTES); a line past them is dropped. */
   maxQueuedBytes?: number;
-  /** Says a change in the log's fate, a line without newline. Default: straight to fd 2. */
+  /**
+   * Says a change in the log's fate, a line without newline. Default: straight to fd 2; for a log
+   * on fd 2 itself, only between its writes (never into a line one has under way), so a note that
+   * a full stderr is dropping lines is seldom said, but the one saying how many when it flows again is.
+   */
   note?: (line: string) => void;
   /** Told each time lines are lost, and why (openmcp_log_lines_dropped_total). */
   onLinesLost?: (reason: LogLossReason, lines: number) => void;
 };
 
 /**
- * The JSON log's destination on stdout: pino's own (asynchronous, flushed as the process exits),
- * made safe for a stdout that does not take the lines. Lines are lost, never the process; each
+ * The JSON log's destination on stdout (or stderr, `fd: 2`, for `mcp stdio`): pino's own
+ * (asynchronous, flushed as the process exits), made safe for a stdout that does not take the lines. Lines are lost, never the process; each
  * lost line is counted (`onLinesLost`), and a spell of losing is said on `note` (stderr) as it
  * starts (and as another cause first costs lines in it) and once as it ends, with how many were
  * lost (docs/operations.md, "Observability": Logs):
@@ -68,14 +77,27 @@ export type StdoutLogDestinationParameters = {
  */
 export function stdoutLogDestination(p: StdoutLogDestinationParameters = {}): DestinationStream {
   const maxQueuedBytes = p.maxQueuedBytes ?? DEFAULT_LOG_BUFFER_MAX_BYTES;
-  const dest = pino.destination({ dest: 1, sync: false, maxLength: maxQueuedBytes });
+  const fd = p.fd ?? 1;
+  const out = fd === 2 ? 'stderr' : 'stdout';
+  // Node opens a pipe behind process.stdout/stderr non-blocking, as it first reads the property: a
+  // write into a full pipe then fails EAGAIN instead of blocking (the exit flush, a note on fd 2).
+  // Left untouched (nothing else logs there), fd 2 of `mcp stdio` would stay blocking: a host that
+  // never reads it would hang the process at exit.
+  void (fd === 2 ? process.stderr : process.stdout);
+  const dest = pino.destination({ dest: fd, sync: false, maxLength: maxQueuedBytes });
+  const noteOnFd2 = (l: string) => {
+    if (fd === 2 && hasKnownQueue(dest) && dest._writing) return;
+    writeSync(2, `${l}\n`);
+  };
   const say = (line: string) => {
     try {
-      (p.note ?? ((l: string) => void writeSync(2, `${l}\n`)))(line);
+      (p.note ?? noteOnFd2)(line);
     } catch {
       // stderr gone as well: nothing left to say it on.
     }
   };
+  // `mcp stdio` serves no /metrics: its notes, with the count when the log flows again, are all there is.
+  const counted = p.onLinesLost ? 'counted in openmcp_log_lines_dropped_total, ' : '';
   const count = (reason: LogLossReason, lines: number) => {
     if (lines > 0) p.onLinesLost?.(reason, lines);
   };
@@ -86,7 +108,7 @@ export function stdoutLogDestination(p: StdoutLogDestinationParameters = {}): De
   const said = new Set<string>();
   const lose = (reason: 'queue_full' | 'write_error', lines: number, why: string) => {
     count(reason, lines);
-    if (!said.has(why)) say(`openmcp: log lines to stdout are being dropped: ${why}; counted in openmcp_log_lines_dropped_total, the process goes on (docs/operations.md, "Observability": Logs)`);
+    if (!said.has(why)) say(`openmcp: log lines to ${out} are being dropped: ${why}; ${counted}the process goes on (docs/operations.md, "Observability": Logs)`);
     said.add(why);
     losing = (losing ?? 0) + lines;
   };
@@ -97,15 +119,15 @@ export function stdoutLogDestination(p: StdoutLogDestinationParameters = {}): De
     // Every later line is lost too, and counted: the lines pino writes are one a write.
     dest.write = (line: string) => (count('reader_gone', newlines(line)), true);
     dest.flushSync = () => {};
-    say(`openmcp: log lines to stdout are lost from now on: writing them failed (${err.code ?? err.message}); counted in openmcp_log_lines_dropped_total, the process goes on (docs/operations.md, "Observability": Logs)`);
+    say(`openmcp: log lines to ${out} are lost from now on: writing them failed (${err.code ?? err.message}); ${counted}the process goes on (docs/operations.md, "Observability": Logs)`);
   };
   dest.on('drop', (line: string) =>
-    lose('queue_full', newlines(line), `stdout is not taking them (a reader that does not read?) and ${maxQueuedBytes} bytes of them wait already (LOG_BUFFER_MAX_BYTES)`),
+    lose('queue_full', newlines(line), `${out} is not taking them (a reader that does not read?) and ${maxQueuedBytes} bytes of them wait already (LOG_BUFFER_MAX_BYTES)`),
   );
   // The queue written out: lines flow again.
   dest.on('drain', () => {
     if (losing === undefined || ended) return;
-    say(`openmcp: log lines to stdout flow again: ${losing} lines were dropped`);
+    say(`openmcp: log lines to ${out} flow again: ${losing} lines were dropped`);
     losing = undefined;
     said.clear();
   });

@@ -5,6 +5,7 @@ import { rolesProblem } from '../app/roles';
 import { addClientCommands, addMcpClientCommands, batchId, CLIENT_SETTINGS_HELP } from './client-commands';
 import { fatalErrorText } from './fatal-error-text';
 import { UsageError } from './usage-error';
+import { maskDebugCredentials } from '../core/mask-debug-credentials';
 
 /**
  * Load a subcommand's module only when it runs: `openmcp verify` must start fast on an auditor's
@@ -163,10 +164,14 @@ const MCP_STDIO_HELP = `
 It runs the gateway itself on the running gateway's database, not as a client of its HTTP API:
 give it that gateway's DATA_DIR as an absolute path (or its DATABASE_URL), since a host starts it
 in a directory of its own, and a key of its own with mcp:call (openmcp keys create --role agent
---tenant T). stdout carries only the protocol; logs go to stderr. An MCP host's config:
+--tenant T). Its settings are its own (its environment, OPENMCP_CONFIG), not the gateway's: name
+the gateway's OPENMCP_CONFIG too (it refuses to start under an MCP_PAYLOAD_POLICY other than the
+one the gateway recorded in its database). stdout carries only the protocol; logs go to stderr. An MCP
+host's config:
 
   {"mcpServers": {"openmcp": {"command": "/srv/openmcp-chain/bin/openmcp", "args": ["mcp", "stdio"],
-    "env": {"OPENMCP_API_KEY": "omk_…", "DATA_DIR": "/srv/openmcp-chain/data"}}}}`;
+    "env": {"OPENMCP_API_KEY": "omk_…", "DATA_DIR": "/srv/openmcp-chain/data",
+      "OPENMCP_CONFIG": "/srv/openmcp-chain/openmcp.yaml"}}}}`;
 
 /** The release a bug report is about (package.json's version). */
 function packageVersion(): string {
@@ -376,6 +381,8 @@ export function runOpenmcp(argv: readonly string[]): Promise<void> {
 }
 
 if (require.main === module || process.argv[1]?.endsWith('bin/openmcp')) {
+  // DEBUG=… output (the libraries' own) with every URL's credentials masked: docs/security.md.
+  maskDebugCredentials();
   endQuietlyWhenStdoutCloses();
   void runOpenmcp(process.argv);
 }

@@ -7,7 +7,9 @@ import { can, createAuthenticator, createJwtVerifier, ForbiddenError, hashApiKey
 import { redactUrl, UnavailableError } from '../core/errors';
 import { UsageError } from './usage-error';
 import type { Config } from '../config';
+import type { Logger } from 'pino';
 import { createLogger } from '../api/logger';
+import { stdoutLogDestination } from '../api/stdout-log-destination';
 import { createGateway } from '../app/gateway';
 // Not the '../mcp' barrel: it loads /mcp's HTTP side (fastify, the SDK's HTTP transports), which
 // stdio never uses, before the MCP host's initialize can be answered.
@@ -15,6 +17,7 @@ import { runGatewayStdio } from '../mcp/gateway-stdio';
 import { readServersFile } from '../mcp/servers-file';
 import { checkModelFiles } from '../search/embedder';
 import { registerAtStart } from '../app/register-at-start';
+import { refuseOtherPayloadPolicy } from '../db/gateway-settings';
 
 const SYSTEM_ACTOR = { kind: 'system' as const, id: 'openmcp' };
 
@@ -91,13 +94,24 @@ function stillValid(keys: KeyStore, apiKey: string, principal: Principal, cacheM
 }
 
 /**
+ * The log of `mcp stdio`, on stderr (stdout carries the protocol): as `start`'s on stdout, at most
+ * LOG_BUFFER_MAX_BYTES of lines held for a reader that does not take them, the rest dropped and
+ * said (an MCP host that never reads the server's stderr would otherwise grow this process without
+ * bound). At LOG_LEVEL info it logs warnings and errors only.
+ * @example stdioLogger(config).warn('…')
+ */
+export function stdioLogger(config: Pick<Config, 'LOG_LEVEL' | 'LOG_BUFFER_MAX_BYTES'>): Logger {
+  return createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, stdoutLogDestination({ fd: 2, maxQueuedBytes: config.LOG_BUFFER_MAX_BYTES }));
+}
+
+/**
  * `openmcp mcp stdio`: the gateway over stdin/stdout for a local MCP client, acting as the
  * principal of `apiKey` (every call audited in the same log as the server's), which must hold
  * `mcp:call` as on /mcp. Logs go to stderr, because stdout carries the protocol.
  */
 export async function runMcpStdio(config: Config, apiKey: string | undefined, io: { stdin?: Readable; stdout?: Writable; keyRecheckMs?: number } = {}): Promise<void> {
   if (!apiKey) throw new UsageError(NO_KEY, { field: 'key' });
-  const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, process.stderr);
+  const logger = stdioLogger(config);
   refuseWhereNoKeyCanBe(config);
   // As `openmcp start` does, before the database is opened or the admin key stored: a host's
   // misconfigured launch leaves nothing behind (read again when the gateway is built and registers).
@@ -107,6 +121,9 @@ export async function runMcpStdio(config: Config, apiKey: string | undefined, io
   const jwt = createJwtVerifier(config);
   const stores = await openStores(config);
   try {
+    // Its settings are its own, not the running gateway's: calls recorded under another payload
+    // policy than the gateway's (store, in clear, by default) are refused before anything is stored.
+    await refuseOtherPayloadPolicy(stores.knex, config);
     const keys = new SqlKeyStore(stores.knex);
     // A fresh DATA_DIR works with OPENMCP_ADMIN_KEY, as after `openmcp start`; but the host's
     // environment never replaces the running gateway's admin key nor writes DATA_DIR/admin.key.

@@ -85,11 +85,12 @@ export class ToolCallAudit {
   }
 
   /** Record the request. Throws AUDIT_UNAVAILABLE when it cannot be stored: the call must then not be made. */
-  async requested(data: { argumentsHash: string; argumentsJson?: string; argumentsSealed?: SealedPayload; argumentsSaltSealed?: SealedPayload; argumentsHashScheme?: PayloadHashScheme; payloadPolicy: PayloadPolicy }): Promise<void> {
-    // v4 for arguments kept by hash only, their salt sealed alone; v3 for sealed arguments (their hash
-    // salted), v2 for the rest of MCP_PAYLOAD_POLICY=encrypted: each only where the earlier version
-    // cannot say it, so its readers keep reading the rest.
-    const version = data.argumentsSaltSealed ? 4 : data.argumentsHashScheme ? 3 : data.payloadPolicy === 'encrypted' ? 2 : 1;
+  async requested(data: { argumentsHash: string; argumentsJson?: string; argumentsSealed?: SealedPayload; argumentsSaltSealed?: SealedPayload; argumentsHashScheme?: PayloadHashScheme; payloadPolicy: PayloadPolicy; stepId?: string }): Promise<void> {
+    // v5 for an agent step's call (its stepId); else v4 for arguments kept by hash only, their salt
+    // sealed alone; v3 for sealed arguments (their hash salted), v2 for the rest of
+    // MCP_PAYLOAD_POLICY=encrypted: each only where the earlier version cannot say it, so its
+    // readers keep reading the rest.
+    const version = data.stepId ? 5 : data.argumentsSaltSealed ? 4 : data.argumentsHashScheme ? 3 : data.payloadPolicy === 'encrypted' ? 2 : 1;
     const e = this.event('ToolCallRequested', data, version);
     this.requestedId = e.id;
     try {

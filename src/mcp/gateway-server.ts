@@ -18,6 +18,7 @@ import {
 import { z } from 'zod';
 import { InvalidCursorError, OpenMcpError } from '../core/errors';
 import { callerCannotTake, type AskCaller } from './caller-requests';
+import { checkCallsFirst } from './check-calls-first';
 import { McpGatewayError, UpstreamProtocolError } from './errors';
 import type { McpGateway, UpstreamLog } from './gateway';
 import { MAX_QUEUED_LOG_MESSAGES } from './log-relay';
@@ -234,6 +235,7 @@ export function createGatewayServer(gateway: McpGateway, ctx: CallContext, optio
       activity.end();
     }
   });
+  checkCallsFirst(server);
 
   const off = gateway.onToolsChanged((tenant) => {
     if (tenant !== ctx.tenant && tenant !== '*') return;

@@ -982,8 +982,27 @@ export class McpGateway {
     const meant = didYouMean(tools.map((t) => t.name), name);
     if (meant) return meant;
     const named = tools.filter((t) => t.upstreamName === name).map((t) => t.name).sort();
-    if (!named.length) return 'tools/list and search_tools name the tools this key can call';
+    if (!named.length) return this.serverHint(tenant, name, tools) ?? 'tools/list and search_tools name the tools this key can call';
     return `tools are named <server>__<tool>, as ${named.slice(0, 5).join(', ')}${named.length > 5 ? `, … (${named.length})` : ''}`;
+  }
+
+  /**
+   * For `<server>__<tool>` of a server the tenant sees: that it is down with none of its tools
+   * known yet (registered while it could not be reached: its reason, as GET /v1/mcp-servers gives
+   * it to the tenant), or which tools it has. Undefined for a name of no such server (another
+   * tenant's included: naming it would tell that it exists).
+   */
+  private serverHint(tenant: string, name: string, tools: CatalogTool[]): string | undefined {
+    const at = name.indexOf('__');
+    if (at <= 0) return undefined;
+    const server = this.listServers(tenant).find((s) => s.name === name.slice(0, at));
+    if (!server) return undefined;
+    const its = tools.filter((t) => t.serverId === server.id).map((t) => t.name).sort();
+    if (its.length) return `server ${server.name} has no such tool; its tools: ${its.slice(0, 5).join(', ')}${its.length > 5 ? `, … (${its.length})` : ''}`;
+    if (server.health === 'down') {
+      return `server ${server.name} is down${server.healthReason ? ` (${server.healthReason})` : ''} and none of its tools is known yet: they are listed (notifications/tools/list_changed) once it connects`;
+    }
+    return `server ${server.name} lists no tools${server.health === 'up' ? '' : ' yet'}`;
   }
 
   private async audited(ctx: CallContext, name: string, args: Record<string, unknown>, { decidedAs, ...options }: GatewayCallOptions): Promise<CallToolResult> {
@@ -1025,6 +1044,7 @@ export class McpGateway {
       ...(argumentsJson !== undefined ? { argumentsJson } : {}),
       ...sealFields('arguments', argumentsSealed),
       payloadPolicy: this.payloadPolicy,
+      ...(ctx.taskId && ctx.stepId ? { stepId: ctx.stepId } : {}),
     });
 
     const t0 = process.hrtime.bigint();

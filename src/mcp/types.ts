@@ -71,6 +71,11 @@ export type CallContext = {
    * erased with the same key.
    */
   payloadSalts?: { arguments?: Buffer; result?: Buffer; error?: Buffer };
+  /**
+   * With `taskId`: the agent runtime's step the call is made for (its TaskStepStarted's `stepId`),
+   * recorded in ToolCallRequested v5 so that the task's view joins the step to this call.
+   */
+  stepId?: string;
 };
 
 export type ToolAnnotations = {

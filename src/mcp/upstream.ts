@@ -231,6 +231,8 @@ export class Upstream {
   private listings = 0;
   /** Calls taken (in flight or queued): retire() lets them end before it closes. */
   private readonly calls = new Set<Promise<unknown>>();
+  /** The controllers of the calls sent upstream: close() ends them at once (endSent). */
+  private readonly sent = new Set<AbortController>();
   health: ServerHealth = 'unknown';
 
   constructor(
@@ -542,6 +544,7 @@ export class Upstream {
       let hardTimer: NodeJS.Timeout | undefined;
       const cancel = () => ac.abort(signal!.reason);
       signal?.addEventListener('abort', cancel, { once: true });
+      this.sent.add(ac);
       try {
         // The SDK sends a progress token only with `onprogress`: always asked for, or the upstream could not show it is alive.
         const options = {
@@ -569,6 +572,8 @@ export class Upstream {
         if (signal?.aborted) throw cancelledError(signal);
         // Its answer, on its own answer stream, was too large (tooLarge): the SDK rejects with the abort's reason.
         if (ac.signal.reason instanceof AnswerTooLargeError) throw ac.signal.reason;
+        // Ended by close() (endSent): the SDK rejects with the abort's reason wrapped in a RequestTimeout.
+        if (this.closed && ac.signal.reason instanceof McpGatewayError) throw ac.signal.reason;
         // Its answer, a JSON body, was too large (boundedFetch): the connection is as it was.
         const tooLarge = messageTooLarge(err);
         if (tooLarge && !this.closedClients.has(client)) throw new AnswerTooLargeError(this.label, tooLarge);
@@ -587,9 +592,11 @@ export class Upstream {
         // between the SDK's rejection and here): an error the upstream answered just before its
         // process ended stays its answer.
         const e = this.classify(err, this.closedClients.has(client));
-        if (e.code === 'MCP_UPSTREAM_UNAVAILABLE') await this.drop(client);
+        // Closing (endSent), close() ends the connection itself: the call is answered without waiting for that.
+        if (e.code === 'MCP_UPSTREAM_UNAVAILABLE' && !this.closed) await this.drop(client);
         throw e;
       } finally {
+        this.sent.delete(ac);
         ended.end();
         deadline.clear();
         clearTimeout(hardTimer);
@@ -788,11 +795,22 @@ export class Upstream {
     await this.close();
   }
 
+  /**
+   * Fail the calls sent upstream now, each cancelled there (notifications/cancelled, while the
+   * connection is still open): their callers are answered at once, not once the connection has
+   * closed — for a stdio server, once its process has ended, which the MCP SDK's client waits
+   * for up to 4 s (stdin closed, then SIGTERM, then SIGKILL), however long the call had to run.
+   */
+  private endSent(): void {
+    for (const ac of this.sent) ac.abort(new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${this.label}: ${this.lostConnectionText()}`));
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.breaker.shutdown();
     this.tenants?.close();
+    this.endSent();
     // A connect in flight ends now (its transport closed: a stdio server's process stops), not at
     // its connect timeout: a shutdown while a server slow to start registers (openmcp start
     // listens before its registrations end) would otherwise wait up to MCP_CONNECT_TIMEOUT_MS for it.

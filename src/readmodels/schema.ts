@@ -145,6 +145,8 @@ export const projectionSchemas: Record<string, {
         t.text('error_json');
         t.string('started_at', 24);
         t.string('completed_at', 24);
+        // A chain step's transaction (migrations/20261211100000_step_run_transactions.ts).
+        t.text('tx_json');
         t.integer('revision').notNullable();
         t.primary(['task_id', 'step_id']);
         indexOn(t, n.taskStepRuns, ['task_id', 'idx']);
@@ -158,6 +160,8 @@ export const projectionSchemas: Record<string, {
         t.string('id', 200).primary();
         t.string('tenant', 100).notNullable();
         t.string('task_id', 200);
+        // ToolCallRequested v5: the agent step the call was made for (migrations/20261211090000_tool_call_step.ts).
+        t.string('step_id', 200);
         t.string('server_id', 200).notNullable();
         t.string('server', 200).notNullable();
         t.string('tool', 200).notNullable();

@@ -1,5 +1,5 @@
 import { Contract, ContractFactory, type ContractRunner, type Signer } from 'ethers';
-import { loadAuditAnchorArtifact } from './compile-audit-anchor';
+import { loadAuditAnchorArtifact } from './audit-anchor-artifact';
 import type { Hex } from '../core/hex';
 import { DEFAULT_ADMIN_DELAY_SECONDS } from './admin-delay';
 

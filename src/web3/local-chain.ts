@@ -52,7 +52,26 @@ export function chainPortInUse(port: number): ConfigError {
   );
 }
 
-const HARDHAT_BOOTSTRAP = resolve(dirname(require.resolve('hardhat/package.json')), 'internal/cli/bootstrap.js');
+/**
+ * Hardhat's command-line entry, which the embedded chain runs. Hardhat is a development dependency:
+ * a production install (`npm ci --omit=dev`, the infra/ image) has none, and anchors on a chain of
+ * its own (CHAIN_RPC_URL); there the start refuses without CHAIN_RPC_URL, before it makes anything.
+ * @example hardhatBootstrap() // '/app/node_modules/hardhat/internal/cli/bootstrap.js'
+ */
+export function hardhatBootstrap(resolvePackage: () => string = () => require.resolve('hardhat/package.json')): string {
+  let packageJson: string;
+  try {
+    packageJson = resolvePackage();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+    throw new ConfigError(
+      'Invalid configuration: CHAIN_RPC_URL is not set, and the embedded chain cannot start: it runs Hardhat, a development dependency this install left out (npm ci --omit=dev, the infra/ image). ' +
+        'Set CHAIN_RPC_URL and ANCHOR_CONTRACT to anchor on a chain of your own (deploy with `openmcp contracts deploy --rpc URL`; docs/configuration.md), or install the development dependencies too (npm ci) for the demo chain',
+      { variable: 'CHAIN_RPC_URL' },
+    );
+  }
+  return resolve(dirname(packageJson), 'internal/cli/bootstrap.js');
+}
 const PROJECT_ROOT = resolve(__dirname, '../..');
 /** Makes the node exit when this process is gone (see the file). */
 const EXIT_WITH_PARENT = resolve(__dirname, 'exit-with-parent.cjs');
@@ -66,6 +85,7 @@ const EXIT_WITH_PARENT = resolve(__dirname, 'exit-with-parent.cjs');
  * hash) and anchors every sealed batch again, in order, onto the new contract.
  */
 export async function startLocalChain(p: StartLocalChainParameters): Promise<LocalChain> {
+  const bootstrap = hardhatBootstrap();
   const home = join(p.dataDir, 'chain');
   mkdirSync(home, { recursive: true });
   // A plain JS config: the node needs no compiler and no TypeScript loader. Hardhat's default
@@ -75,7 +95,7 @@ export async function startLocalChain(p: StartLocalChainParameters): Promise<Loc
   writeFileSync(configFile, `module.exports = ${JSON.stringify({ networks: { hardhat } }, null, 2)};\n`);
   const child = spawn(
     process.execPath,
-    ['--require', EXIT_WITH_PARENT, HARDHAT_BOOTSTRAP, 'node', '--config', configFile, '--hostname', LOCAL_CHAIN_HOST, '--port', String(p.port)],
+    ['--require', EXIT_WITH_PARENT, bootstrap, 'node', '--config', configFile, '--hostname', LOCAL_CHAIN_HOST, '--port', String(p.port)],
     {
       cwd: PROJECT_ROOT,
       env: {

@@ -25,7 +25,7 @@ describe('withheld: how a recorded message names a text of the model it leaves o
 
 describe("recordedError: an LLM server's words withheld from TaskFailed", () => {
   const said = 'unknown customer gina@example.com';
-  const err = new AgentError('LLM_UNAVAILABLE', `LLM at http://127.0.0.1:1/v1: 400 ${said}`, { details: { serverText: said } });
+  const err = new AgentError('LLM_REQUEST_REFUSED', `LLM at http://127.0.0.1:1/v1: 400 ${said}`, { details: { providerStatus: 400, serverText: said } });
 
   it('names them by their SHA-256 (no salt), their salted hash (a salt), or no digest (null: no salt could be sealed); under store keeps them', () => {
     const d = payloadDigest(said);

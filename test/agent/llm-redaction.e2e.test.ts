@@ -139,7 +139,7 @@ describe('LLM_REDACTION=hash-only: no prompt or response content in the log or t
     const id = await submitTask(h.store, 'acme', { instruction: 'quebec-secret' });
     const events = await waitForTask(h.store, id, ended);
     const error = (ofType(events, 'TaskFailed')[0]?.data as { error: { code: string; message: string } }).error;
-    expect(error.code).to.equal('LLM_UNAVAILABLE');
+    expect(error.code).to.equal('LLM_REQUEST_REFUSED');
     expect(error.message).to.match(/^LLM at http:\/\/127\.0\.0\.1:\d+\/v1: 400 withheld \(LLM_REDACTION=hash-only\), sha256 0x[0-9a-f]{64}; refused as a bad request, so not retried$/);
     expect(await logText(h.store)).to.not.contain('quebec-secret');
   });

@@ -70,6 +70,17 @@ describe('LLM_MAX_RETRIES (createAgentRuntime from configuration)', function () 
     expect(requests).to.equal(1);
   });
 
+  it("a 400 (here: the context is too long) fails the task at once LLM_REQUEST_REFUSED, with the provider's status and words, not retried", async () => {
+    const said = "This model's maximum context length is 8192 tokens. However, your messages resulted in 9001 tokens.";
+    fake.setScript([{ status: 400, errorMessage: said }, { content: 'a retry must not get here' }]);
+    const { events, requests } = await runWith({ OPENAI_API_KEY: 'sk-test-secret-key' });
+    const error = failure(events);
+    expect(error?.code).to.equal('LLM_REQUEST_REFUSED');
+    expect(error?.message).to.include(`400 ${said}`);
+    expect(error?.message).to.not.include('sk-test-secret-key');
+    expect(requests).to.equal(1);
+  });
+
   it('a Retry-After that fits in the step timeout is waited for, then the call is retried', async () => {
     fake.setScript([{ status: 503, headers: { 'retry-after': '1' } }, { content: 'ok' }]);
     const { events, requests } = await runWith({});

@@ -245,6 +245,9 @@ describe('agent runtime: LLM robustness and cancellation (openai SDK + openai-fa
     await runtime.settled(id);
     const events = await store.readStream(taskStream(id));
     expect(events[events.length - 1].type).to.equal('TaskCancelled');
+    // docs/proofs.md, "Nothing left out: a range of seqs, a task's whole trail": the call ends after the task's last event, so an auditor
+    // picking a task's events from batch exports must read on past the batch of TaskCancelled.
+    expect(failed!.position, 'ToolCallFailed after TaskCancelled').to.be.greaterThan(events[events.length - 1].position);
     expect(runtime.activeTasks()).to.deep.equal([]);
   });
 

@@ -89,15 +89,49 @@ describe('LLM adapter (openai SDK over HTTP against openai-fake)', function () {
     [403, /403 .*: check OPENAI_API_KEY$/],
     [404, /404 .*: check OPENAI_MODEL \(m\) and OPENAI_BASE_URL \(an OpenAI-compatible base URL usually ends in \/v1\)$/],
     [400, /400 .*; refused as a bad request, so not retried$/],
+    [413, /413 .*; refused as a bad request, so not retried$/],
+    [422, /422 .*; refused as a bad request, so not retried$/],
   ] as const) {
-    it(`an endpoint's ${status} says which setting to check (LLM_UNAVAILABLE, not retried)`, async () => {
+    it(`an endpoint's ${status} is LLM_REQUEST_REFUSED (not retried, not "unavailable"), with the provider's status and words and which setting to check`, async () => {
       fake.setScript([{ status, errorMessage: `scripted ${status}` }, { content: 'a retry must not get here' }]);
       const n = fake.requests.length;
       const err = await new OpenAiLlmClient({ baseURL: fake.baseURL, apiKey: 'k', model: 'm', maxRetries: 2 }).complete(req('x')).catch((e) => e);
-      expect(err.code).to.equal('LLM_UNAVAILABLE');
+      expect(err.code).to.equal('LLM_REQUEST_REFUSED');
+      expect(err.status, 'not 503: retrying later would not change it').to.equal(502);
+      expect(err.details).to.deep.include({ providerStatus: status, serverText: `scripted ${status}` });
       expect(err.message).to.contain(`scripted ${status}`);
       expect(err.message).to.match(says);
       expect(fake.requests.length - n, 'not retried').to.equal(1);
+    });
+  }
+
+  it("a refusal's message never shows the API key, even where the server echoes it", async () => {
+    const key = 'sk-live-0123456789abcdef';
+    fake.setScript([{ status: 401, errorMessage: `Incorrect API key provided: ${key}. You can find your API key at https://example.invalid` }]);
+    const err = await new OpenAiLlmClient({ baseURL: fake.baseURL, apiKey: key, model: 'm', maxRetries: 0 }).complete(req('x')).catch((e) => e);
+    expect(err.code).to.equal('LLM_REQUEST_REFUSED');
+    expect(err.message).to.not.contain(key);
+    expect(err.message).to.contain('Incorrect API key provided: ***');
+    expect(JSON.stringify(err.details)).to.not.contain(key);
+  });
+
+  it("a placeholder key (Ollama's `ollama`, `x`) is not masked in the provider's words: it is no secret, and masking garbles them", async () => {
+    fake.setScript([{ status: 404, errorMessage: 'model "ollama/llama3.2:latest" not found, try pulling it first' }, { status: 400, errorMessage: 'maximum context length exceeded' }]);
+    const err = await new OpenAiLlmClient({ baseURL: fake.baseURL, apiKey: 'ollama', model: 'ollama/llama3.2:latest', maxRetries: 0 }).complete(req('x')).catch((e) => e);
+    expect(err.code).to.equal('LLM_REQUEST_REFUSED');
+    expect(err.message).to.contain('model "ollama/llama3.2:latest" not found');
+    const x = await new OpenAiLlmClient({ baseURL: fake.baseURL, apiKey: 'x', model: 'm', maxRetries: 0 }).complete(req('x')).catch((e) => e);
+    expect(x.code).to.equal('LLM_REQUEST_REFUSED');
+    expect(x.message).to.contain('maximum context length exceeded');
+  });
+
+  for (const status of [408, 409, 429, 500, 503] as const) {
+    it(`an endpoint's ${status} is still retried and, when it lasts, LLM_UNAVAILABLE`, async () => {
+      fake.setScript([{ status }, { status }]);
+      const n = fake.requests.length;
+      const err = await new OpenAiLlmClient({ baseURL: fake.baseURL, apiKey: 'k', model: 'm', maxRetries: 1 }).complete(req('x')).catch((e) => e);
+      expect(err.code).to.equal('LLM_UNAVAILABLE');
+      expect(fake.requests.length - n).to.equal(2);
     });
   }
 

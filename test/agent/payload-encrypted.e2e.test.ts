@@ -47,7 +47,9 @@ describe('MCP_PAYLOAD_POLICY=encrypted in the agent runtime: task events keep ha
     const [completed] = ofType(calls, 'ToolCallCompleted');
     const [started] = ofType(events, 'TaskStepStarted');
     const [stepDone] = ofType(events, 'TaskStepCompleted');
-    expect([requested.version, completed.version, started.version, stepDone.version]).to.deep.equal([3, 3, 2, 2]);
+    // v5: v3's sealed arguments and the step the call is made for (stepId).
+    expect([requested.version, completed.version, started.version, stepDone.version]).to.deep.equal([5, 3, 2, 2]);
+    expect((requested.data as { stepId?: string }).stepId).to.equal((started.data as { stepId: string }).stepId);
     expect(started.data).to.include({ argumentsHashScheme: PAYLOAD_HASH_SCHEME, argumentsHash: (requested.data as { argumentsHash: string }).argumentsHash });
     expect(stepDone.data).to.include({ resultHashScheme: PAYLOAD_HASH_SCHEME, resultHash: (completed.data as { resultHash: string }).resultHash });
     const output = (ofType(events, 'TaskCompleted')[0].data as { output: { steps: Record<string, unknown>[] } }).output;
@@ -71,7 +73,9 @@ describe('MCP_PAYLOAD_POLICY=encrypted in the agent runtime: task events keep ha
     const calls = (await h.store.readAll({ limit: 10_000 })).filter((e) => (e.data as { taskId?: string }).taskId === id);
     const [requested] = ofType(calls, 'ToolCallRequested');
     const [started] = ofType(events, 'TaskStepStarted');
-    expect([requested.version, started.version]).to.deep.equal([4, 2]);
+    // v5: v4's salt sealed alone and the step the call is made for (stepId).
+    expect([requested.version, started.version]).to.deep.equal([5, 2]);
+    expect(requested.data).to.have.property('argumentsSaltSealed');
     expect(requested.data).to.include({ argumentsHashScheme: PAYLOAD_HASH_SCHEME }).and.to.have.property('argumentsSaltSealed');
     expect(requested.data).to.not.have.any.keys('argumentsSealed', 'argumentsJson');
     expect(started.data).to.include({ argumentsHashScheme: PAYLOAD_HASH_SCHEME, argumentsHash: (requested.data as { argumentsHash: string }).argumentsHash });

@@ -94,6 +94,15 @@ describe('agent runtime: tools offered when the search finds none (real McpGatew
     expect((ofType(events, 'TaskCompleted')[0].data as { output: { answer: string } }).output.answer).to.equal('said: hello');
   });
 
+  it("the gateway records the step each of the task's calls is made for (ToolCallRequested v5 stepId)", async function () {
+    const id = await submitTask(store, 'small', { instruction: GREET });
+    const events = await waitForTask(store, id, ended);
+    const stepIds = ofType(events, 'TaskStepStarted').map((e) => (e.data as { stepId: string }).stepId);
+    expect(stepIds).to.have.length(1).and.to.match(/^turn-0-/);
+    const requested = (await store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested' && (e.data as { taskId?: string }).taskId === id);
+    expect(requested.map((e) => [e.version, (e.data as { stepId?: string }).stepId])).to.deep.equal([[5, stepIds[0]]]);
+  });
+
   it('the search ranks first: tools it found come before the rest of a small catalog', async function () {
     fake.requests.length = 0;
     const id = await submitTask(store, 'small', { instruction: 'reverse this: olleh' });
@@ -185,6 +194,58 @@ describe('agent runtime: a small catalog offered whole in one order, whatever th
       await runtime.stop();
     }
   }
+
+  /**
+   * The tools offered to a task run under `policy` by a runtime whose catalog lists `names`, and
+   * whose search ranks `ranked` first (each search answers at most the k it is asked for), and the k asked.
+   */
+  async function offeredUnder(names: string[], policy: Parameters<typeof parsePolicy>[0], ranked: string[] = []): Promise<{ offered: string[]; asked: number[] }> {
+    const listed: ToolInfo[] = names.map((name) => ({ name, description: `tool ${name}`, inputSchema: { type: 'object' } }));
+    const byName = new Map(listed.map((t) => [t.name, t]));
+    const asked: number[] = [];
+    const tools: ToolCaller = {
+      callTool: async () => ({ content: [] }),
+      searchTools: async (_tenant, _q, k) => (asked.push(k), ranked.slice(0, k).map((n, i) => ({ tool: byName.get(n)!, score: 1 / (i + 1) }))),
+      listTools: () => listed,
+    };
+    const runtime = new AgentRuntime(
+      { store, catalog, tools, llm: new OpenAiLlmClient({ baseURL: fake.baseURL, model: 'm', maxRetries: 0 }), cache: new MemoryCache(), policy: parsePolicy(policy), privateKey: KEY },
+      { model: 'm', stepTimeoutMs: 10_000 },
+    );
+    await runtime.start();
+    try {
+      const id = await submitTask(store, 'acme', { instruction: GREET });
+      const events = await waitForTask(store, id, ended);
+      expect(ofType(events, 'TaskFailed').map((e) => JSON.stringify(e.data))).to.deep.equal([]);
+      const offered = (ofType(events, 'InferenceCompleted')[0].data as { tools: string[] }).tools;
+      expect(fake.requests.at(-1)?.tools?.map((t) => t.function.name) ?? []).to.deep.equal(offered);
+      return { offered, asked };
+    } finally {
+      await runtime.stop();
+    }
+  }
+
+  const tenTools = ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((n) => `ok__${n}`).concat(['no__x', 'no__y', 'no__z']);
+
+  it('a catalog larger than toolsPerTask that the policy narrows to toolsPerTask or fewer is offered whole (counted after the policy)', async function () {
+    // 10 tools, 3 of which the policy forbids: the 7 the task may call cost no more than the search's 8 best.
+    const { offered } = await offeredUnder(tenTools, { policies: [{ tenant: 'acme', tools: { allow: ['ok__*', 'no__*'], deny: ['no__*'] } }] });
+    expect(offered).to.deep.equal(['ok__a', 'ok__b', 'ok__c', 'ok__d', 'ok__e', 'ok__f', 'ok__g']);
+  });
+
+  it('a catalog of toolsPerTask or fewer whose tools the policy all forbids offers none', async function () {
+    const { offered } = await offeredUnder(['no__x', 'no__y'], { policies: [{ tenant: 'acme', tools: { allow: ['ok__*'] } }] });
+    expect(offered).to.deep.equal([]);
+  });
+
+  it("in a larger catalog, tools the policy forbids take none of the search's toolsPerTask places", async function () {
+    // 14 tools, the 4 forbidden ones ranked first: the task gets the 8 best it may call, not 4.
+    const allowed = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'].map((n) => `ok__${n}`);
+    const denied = ['no__w', 'no__x', 'no__y', 'no__z'];
+    const { offered, asked } = await offeredUnder([...allowed, ...denied], { policies: [{ tenant: 'acme', tools: { allow: ['ok__*'] } }] }, [...denied, ...[...allowed].reverse()]);
+    expect(offered).to.deep.equal([...allowed].reverse().slice(0, 8));
+    expect(asked, 'the search is asked for enough to leave 8 after the policy').to.deep.equal([12]);
+  });
 
   it('two replicas listing the same tools in other orders offer them alike (by name)', async function () {
     const names = ['b__two', 'a__one', 'c__three'];

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { computeAddress, encryptKeystoreJsonSync, Wallet } from 'ethers';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config';
+import { recordedPayloadPolicy } from '../../src/db/gateway-settings';
 import { createEvent } from '../../src/core/envelope';
 import { EXAMPLES_STDIO_SERVER } from '../../src/mcp/examples-server';
 import { OWN_VARIABLES_CHECK_NAME } from '../../src/app/own-variables-readiness';
@@ -119,8 +120,11 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
       expect(projector.gateway, 'no MCP gateway in a projector-only process').to.equal(undefined);
       const ready = (await projector.app.inject({ url: '/readyz' })).json() as { dependencies: { name: string }[] };
       expect(ready.dependencies.map((d) => d.name)).to.not.include('tool search');
+      expect(await recordedPayloadPolicy(projector.knex), 'a process that calls no tool records no payload policy').to.equal(undefined);
 
-      const gateway = await start({ OPENMCP_ROLES: 'gateway', ...shared });
+      const gateway = await start({ OPENMCP_ROLES: 'gateway', MCP_PAYLOAD_POLICY: 'hash-only', ...shared });
+      // Recorded for `openmcp mcp stdio` on the same database, which refuses to record under another.
+      expect(await recordedPayloadPolicy(projector.knex)).to.equal('hash-only');
       // Registered in the background: the port opens first.
       await gateway.registered;
       expect(started(), 'the gateway process starts the example server once').to.have.length(1);

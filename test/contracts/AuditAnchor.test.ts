@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Contract } from 'ethers';
 import vectors from '../vectors/merkle.json';
 import { hardhat } from './hardhat-env';
-import { loadAuditAnchorArtifact } from '../../src/web3/compile-audit-anchor';
+import { loadAuditAnchorArtifact } from '../../src/web3/audit-anchor-artifact';
 
 const hre = hardhat();
 const { ethers } = hre as unknown as {

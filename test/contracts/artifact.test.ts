@@ -1,12 +1,13 @@
 import { expect } from 'chai';
 import { Interface } from 'ethers';
 import singleStepAdmin from '../fixtures/AuditAnchor.single-step-admin.artifact.json';
-import { auditAnchorSourceHash, compileAuditAnchor, loadAuditAnchorArtifact } from '../../src/web3/compile-audit-anchor';
+import { compileAuditAnchor } from '../../scripts/compile-audit-anchor';
+import { auditAnchorSourceHash, loadAuditAnchorArtifact } from '../../src/web3/audit-anchor-artifact';
 
 describe('AuditAnchor artifact (contracts/AuditAnchor.artifact.json)', function () {
   this.timeout(60_000);
 
-  it('was built from the current AuditAnchor.sol (else run: npx tsx src/web3/compile-audit-anchor.ts)', () => {
+  it('was built from the current AuditAnchor.sol (else run: npx tsx scripts/compile-audit-anchor.ts)', () => {
     expect(loadAuditAnchorArtifact().sourceSha256).to.equal(auditAnchorSourceHash());
   });
 

@@ -493,10 +493,11 @@ describe('infra/ (production stack description)', () => {
     }
   });
 
-  it('builds the image on node:20-slim and starts openmcp', () => {
+  it('builds the image on node:20-slim with the production dependencies only, and starts openmcp', () => {
     const docker = readFileSync(join(INFRA, 'Dockerfile'), 'utf8');
     expect(docker).to.match(/^FROM node:20-slim$/m);
-    expect(docker).to.match(/^RUN npm ci\b/m);
+    // No test or build tools (mocha, Hardhat, solc…): test/infra/runtime-dependencies checks that what runs is in dependencies.
+    expect(docker).to.match(/^RUN npm ci --omit=dev\b/m);
     expect(docker).to.include('CMD ["node", "bin/openmcp", "start"]');
   });
 });

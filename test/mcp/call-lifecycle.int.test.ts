@@ -279,6 +279,24 @@ describe('MCP gateway: a call from the client to the upstream and back', functio
     expect((err as McpError).code).to.equal(ErrorCode.InvalidParams);
   });
 
+  it("answers a malformed tools/call in the gateway's words: the field and what it must be, VALIDATION_FAILED, nothing recorded", async function () {
+    const before = (await db.store.readAll({ limit: 10_000 })).length;
+    const refusal = (params: unknown) =>
+      client.request({ method: 'tools/call', params: params as never }, CallToolResultSchema).then(
+        () => null,
+        (e: McpError) => ({ code: e.code, message: e.message, data: e.data }),
+      );
+    // Was "MCP error -32602: MCP error -32602: Invalid tools/call request: [ { "expected": "record", … } ]" (zod's issues as JSON, the prefix twice) without error.data.code.
+    expect(await refusal({ name: 'beh__media', arguments: [1, 2] })).to.deep.equal({
+      code: ErrorCode.InvalidParams,
+      message: 'MCP error -32602: tools/call: params.arguments must be an object of the tool\'s arguments by name (not an array, nor a JSON string): Invalid input: expected record, received array',
+      data: { code: 'VALIDATION_FAILED' },
+    });
+    expect(await refusal({ name: 'beh__media', arguments: '{"a":1}' })).to.deep.include({ message: 'MCP error -32602: tools/call: params.arguments must be an object of the tool\'s arguments by name (not an array, nor a JSON string): Invalid input: expected record, received string' });
+    expect(await refusal({ arguments: {} })).to.deep.include({ message: 'MCP error -32602: tools/call: params.name: Invalid input: expected string, received undefined' });
+    expect((await db.store.readAll({ limit: 10_000 })).length).to.equal(before);
+  });
+
   it('follows an upstream whose tools change: catalog updated and list_changed sent to the client', async function () {
     let changed = 0;
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => void changed++);

@@ -127,7 +127,9 @@ describe('MCP gateway over real SDK clients and servers (stdio + streamable HTTP
     const missing = await client.callTool({ name: 'examples__nope', arguments: {} }).catch((e) => e);
     expect(missing).to.be.instanceOf(McpError);
     // The gateway's message as it is: the client's SDK adds its one "MCP error <code>: ".
-    expect(missing.message).to.equal('MCP error -32602: no tool named examples__nope: tools/list and search_tools name the tools this key can call');
+    // Of a server the tenant has: its tools (the first five, sorted, and how many).
+    expect(missing.message).to.equal('MCP error -32602: no tool named examples__nope: server examples has no such tool; its tools: examples__add, examples__count, examples__crash, examples__echo, examples__fail, … (10)');
+    expect(missing.data).to.deep.equal({ code: 'MCP_TOOL_NOT_FOUND' });
     // A model (or its host) that drops the server's name is told the names to call.
     const bare = await client.callTool({ name: 'add', arguments: { a: 1, b: 2 } }).catch((e) => e);
     expect(bare.message).to.equal('MCP error -32602: no tool named add: tools are named <server>__<tool>, as examples__add, remote__add');

@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { McpGateway } from '../../src/mcp/gateway';
 import { openTempSqliteStore } from './support/stores';
@@ -7,8 +9,17 @@ import { until } from './support/until';
 const actor = { kind: 'user' as const, id: 'test' };
 const acme = { tenant: 'acme', actor };
 const ENDING_SERVER = join(__dirname, 'support', 'ending-server.ts');
+const LINGERING_SERVER = join(__dirname, 'support', 'lingering-server.ts');
 const stdio = { actor, transport: 'stdio' as const, command: process.execPath, args: ['--require', require.resolve('tsx/cjs'), ENDING_SERVER] };
 
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 const messageOf = (p: Promise<unknown>) => p.then(() => 'no error', (e: Error & { code?: string }) => `${e.code}: ${e.message}`);
 
 /**
@@ -58,6 +69,33 @@ describe('MCP stdio upstream: a connection lost during a call says why', functio
     await until('the call is in flight at the upstream', () => gateway.upstream(s.id)!.inFlight > 0);
     await gateway.removeServer('acme', s.id, actor);
     expect(await hanging).to.equal('MCP_UPSTREAM_UNAVAILABLE: gone: the connection closed: the gateway closed it (the server was removed, or the gateway is stopping)');
+  });
+
+  it('a server removed during a call, its process slow to end: the call fails at once and is cancelled upstream', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lingering-'));
+    try {
+      const s = await gateway.registerServer({ ...stdio, args: ['--require', require.resolve('tsx/cjs'), LINGERING_SERVER], tenant: 'acme', name: 'lingers' });
+      let pid = 0;
+      // Whether the upstream's process was still running when the caller was answered: the call
+      // fails with the removal, not once the SDK's close has waited for the process to end (4 s
+      // and a SIGKILL for this one, which outlives its stdin and ignores SIGTERM).
+      const failed = gateway.callTool(acme, 'lingers__linger', { dir }).then(
+        () => 'no error',
+        (e: Error & { code?: string }) => ({ message: `${e.code}: ${e.message}`, upstreamRunning: alive(pid) }),
+      );
+      await until('the call is running at the upstream', () => existsSync(join(dir, 'pid')));
+      pid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+      const removed = gateway.removeServer('acme', s.id, actor);
+      expect(await failed).to.deep.equal({
+        message: 'MCP_UPSTREAM_UNAVAILABLE: lingers: the connection closed: the gateway closed it (the server was removed, or the gateway is stopping)',
+        upstreamRunning: true,
+      });
+      // And the tool was told to stop (notifications/cancelled), not left running until the process is killed.
+      await until('the upstream heard the cancellation', () => existsSync(join(dir, 'cancelled')));
+      await removed;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a process that ends at start: its exit code in the health reason', async () => {

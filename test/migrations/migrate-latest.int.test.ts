@@ -9,7 +9,7 @@ import { createTestDatabase, mysqlAvailable, requireService } from '../support/s
 import { CACHE_EPOCH_TABLE } from '../../projections/tables';
 
 /** Tables of migrations after 20261205000100_exact_text: created with the exact collation, never converted. */
-const CREATED_AFTER_THE_FIX = [CACHE_EPOCH_TABLE, 'agent_spend_keys', 'subject_keys'];
+const CREATED_AFTER_THE_FIX = [CACHE_EPOCH_TABLE, 'agent_spend_keys', 'subject_keys', 'gateway_settings'];
 
 /**
  * Every role process migrates at start, and `docker compose up` starts them all at once against a

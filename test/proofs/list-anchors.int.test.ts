@@ -1,9 +1,11 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { Interface } from 'ethers';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createAnchorer } from '../../src/proofs/anchorer';
 import type { SealedBatch } from '../../src/proofs/batch-log';
 import { contiguityProblem, listAnchors, type Anchor } from '../../examples/list-anchors';
+import { startCountingProxy, type CountingRpcProxy } from '../support/counting-rpc-proxy';
 import { deployAnother, openFixture, sealBatches, type Fixture } from './pipeline-fixture';
 
 const EXAMPLE = join(__dirname, '../../examples/list-anchors.ts');
@@ -68,5 +70,118 @@ describe('examples/list-anchors.ts: the batches an AuditAnchor holds, from the c
     const nowhere = run(`0x${'00'.repeat(19)}01`);
     expect(nowhere.status).to.equal(1);
     expect(nowhere.stderr.trim()).to.equal(`error: no contract at 0x${'00'.repeat(19)}01 on chain 31337`);
+  });
+});
+
+/**
+ * One `batch(id)` round trip after another: a contract of thousands of batches on a hosted RPC
+ * 100 ms away took minutes to list. It reads a few at a time (ethers sends the calls made together as
+ * one JSON-RPC batch), never more in flight than `concurrency`, and lists them in id order all the same.
+ */
+describe('examples/list-anchors.ts over many batches: a few batch(id) reads at a time, in id order', function () {
+  this.timeout(180_000);
+  let f: Fixture;
+  let sealed: SealedBatch[];
+  let proxy: CountingRpcProxy;
+
+  before(async () => {
+    f = await openFixture();
+    sealed = await sealBatches(f.store, { batches: 12, tasks: 3 });
+    const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract: f.chain.contractAddress, privateKey: f.chain.anchorerPrivateKey });
+    await anchorer.tick();
+    await anchorer.stop();
+    proxy = await startCountingProxy(f.chain.rpcUrl);
+  });
+  after(async () => {
+    await proxy?.close();
+    await f?.close();
+  });
+
+  // Not spawnSync: the proxy answers from this process, whose event loop must run meanwhile.
+  const runCommand = (...extra: string[]) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [TSX, EXAMPLE, '--rpc', proxy.url, '--contract', f.chain.contractAddress, ...extra]);
+      let [stdout, stderr] = ['', ''];
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
+  const ranges = (xs: { firstSeq: number; lastSeq: number; root: string }[]) => xs.map(({ firstSeq, lastSeq, root }) => ({ firstSeq, lastSeq, root }));
+
+  it('lists every batch as sealed, with at most `concurrency` reads in flight and fewer round trips than batches', async () => {
+    proxy.reset();
+    const anchors = await listAnchors(proxy.url, f.chain.contractAddress, { concurrency: 4 });
+    expect(anchors.map((a) => a.id)).to.deep.equal(sealed.map((b) => b.batchId));
+    expect(ranges(anchors)).to.deep.equal(ranges(sealed));
+    expect(contiguityProblem(anchors)).to.equal(undefined);
+    // nextBatchId() and the 12 batch(id) calls, all eth_call.
+    expect(proxy.count('eth_call')).to.equal(13);
+    expect(proxy.maxInFlight('eth_call')).to.be.within(2, 4);
+    expect(proxy.requests('eth_call')).to.be.below(sealed.length);
+  });
+
+  it('concurrency 1 reads one batch at a time, as before', async () => {
+    proxy.reset();
+    const anchors = await listAnchors(proxy.url, f.chain.contractAddress, { concurrency: 1 });
+    expect(ranges(anchors)).to.deep.equal(ranges(sealed));
+    expect(proxy.maxInFlight('eth_call')).to.equal(1);
+  });
+
+  // The docs said `--concurrency 1` for an RPC that refuses batch requests, but ethers still batched
+  // the calls it made together (eth_chainId with eth_getCode): such an RPC failed at any concurrency.
+  it('concurrency 1 sends no JSON-RPC batch request, so an RPC that refuses them lists all the same; a higher one fails naming the read and the way out', async () => {
+    proxy.reset();
+    proxy.refuseBatches({ code: -32600, message: 'batch requests are not supported' });
+    try {
+      const anchors = await listAnchors(proxy.url, f.chain.contractAddress, { concurrency: 1 });
+      expect(ranges(anchors)).to.deep.equal(ranges(sealed));
+      const refused = await runCommand('--concurrency', '4');
+      expect(refused.status).to.equal(1);
+      expect(refused.stderr.trim()).to.match(/^error: .*; an RPC that refuses JSON-RPC batch requests fails so: try --concurrency 1$/);
+      const listed = await runCommand('--concurrency', '1');
+      expect(listed.status, listed.stderr).to.equal(0);
+      expect(listed.stdout.trim().split('\n')).to.have.length(13);
+    } finally {
+      proxy.refuseBatches(undefined);
+    }
+  });
+
+  it('one batch(id) read that fails fails the list, naming the batch, and lists nothing', async () => {
+    const batchCall = new Interface(['function batch(uint64 batchId)']).encodeFunctionData('batch', [5]);
+    proxy.reset();
+    proxy.refuse(['eth_call'], { code: -32005, message: 'request rate limited' }, (c) => (c.params?.[0] as { data?: string; input?: string })?.data === batchCall || (c.params?.[0] as { input?: string })?.input === batchCall);
+    try {
+      for (const concurrency of [1, 4]) {
+        const err = await listAnchors(proxy.url, f.chain.contractAddress, { concurrency }).then(() => undefined, (e: Error) => e);
+        expect(err?.message, String(concurrency)).to.match(/^reading batch\(5\): /);
+      }
+      const failed = await runCommand();
+      expect(failed.status).to.equal(1);
+      expect(failed.stdout).to.equal('');
+      expect(failed.stderr.trim()).to.match(/^error: reading batch\(5\): /);
+    } finally {
+      proxy.refuse([]);
+    }
+  });
+
+  it('the command takes --concurrency N and refuses one that is not a whole number from 1 up (exit 2)', async () => {
+    const run = runCommand;
+    proxy.reset();
+    const listed = await run('--concurrency', '3');
+    expect(listed.status, listed.stderr).to.equal(0);
+    const lines = listed.stdout.trim().split('\n');
+    expect(lines).to.have.length(13);
+    expect(lines.slice(0, 12).map((l) => Number(/^batch (\d+):/.exec(l)?.[1]))).to.deep.equal(sealed.map((b) => b.batchId));
+    expect(lines[12]).to.match(/^batches 0\.\.11 on 0x[0-9a-f]{40} \(chain 31337\) cover seqs 0\.\.\d+ without a gap$/);
+    expect(proxy.maxInFlight('eth_call')).to.be.within(2, 3);
+    for (const bad of ['0', '-2', '1.5', 'many']) {
+      const refused = await run('--concurrency', bad);
+      expect(refused.status, bad).to.equal(2);
+      expect(refused.stderr.trim()).to.equal(`--concurrency takes how many batch(id) reads may be in flight at once (a whole number from 1), not ${bad}`);
+    }
+    // Given last, with no number: it read as no --concurrency at all.
+    const bare = await run('--concurrency');
+    expect(bare.status).to.equal(2);
+    expect(bare.stderr.trim()).to.equal('--concurrency takes how many batch(id) reads may be in flight at once (a whole number from 1), not nothing');
   });
 });

@@ -11,7 +11,7 @@ import type { Bus } from '../../src/bus/port';
 import { Projector } from '../../src/projector/projector';
 import { appliersFor } from '../../src/projector/appliers-for';
 import { LIVE_TABLES } from '../../projections/tables';
-import { loadAuditAnchorArtifact } from '../../src/web3/compile-audit-anchor';
+import { loadAuditAnchorArtifact } from '../../src/web3/audit-anchor-artifact';
 import { startCluster, type Cluster, type ClusterProcess } from '../support/cluster';
 import { createTestDatabase, mysqlAvailable, redisAvailable, requireService } from '../support/services';
 

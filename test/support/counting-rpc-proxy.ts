@@ -5,11 +5,17 @@ export type CountingRpcProxy = {
   url: string;
   /** How many calls of `method` went through (a JSON-RPC batch counts each of its calls). */
   count(method: string): number;
+  /** How many HTTP requests carried a call of `method` (a JSON-RPC batch of many such calls is one). */
+  requests(method: string): number;
+  /** The most calls of `method` forwarded and not yet answered at any one time. */
+  maxInFlight(method: string): number;
   reset(): void;
   /** From now on answer `eth_chainId` (and `net_version`) with this chain id, as an RPC URL pointed at another chain's node does; undefined: the node's own. */
   serveChainId(chainId: number | undefined): void;
   /** From now on answer each call of these methods (forwarding none of them) with this JSON-RPC error, as a hosted RPC over its rate limit or quota does (HTTP 200); no methods: stop. */
-  refuse(methods: string[], error?: { code: number; message: string }): void;
+  refuse(methods: string[], error?: { code: number; message: string }, only?: (call: { method: string; params?: unknown[] }) => boolean): void;
+  /** From now on answer a JSON-RPC batch request (an array) with one error and no answers, forwarding none of it, as a hosted RPC that takes no batches does; undefined: stop. */
+  refuseBatches(error: { code: number; message: string } | undefined): void;
   /** From now on answer a request with a call of these methods with this HTTP status and body, as a hosted RPC that forbids a method does; no methods: stop. */
   refuseHttp(methods: string[], status?: number, body?: string): void;
   /** From now on pass each result of `method` through `change` (as a node of another kind answers it); undefined: the node's own. */
@@ -27,9 +33,15 @@ export type CountingRpcProxy = {
  */
 export async function startCountingProxy(target: string, opts: { delayMs?: Record<string, number>; nullFirst?: Record<string, number> } = {}): Promise<CountingRpcProxy> {
   const counts = new Map<string, number>();
+  const requests = new Map<string, number>();
+  const inFlight = new Map<string, number>();
+  const maxInFlight = new Map<string, number>();
   const nulls = new Map(Object.entries(opts.nullFirst ?? {}));
   let servedChainId: number | undefined;
-  let refused: { methods: Set<string>; error: { code: number; message: string } } = { methods: new Set(), error: { code: -32005, message: 'request rate limited' } };
+  type Call = { id?: unknown; method?: string; params?: unknown[] };
+  let refused: { methods: Set<string>; error: { code: number; message: string }; only?: (call: { method: string; params?: unknown[] }) => boolean } = { methods: new Set(), error: { code: -32005, message: 'request rate limited' } };
+  const isRefused = (c: Call) => refused.methods.has(String(c.method)) && (!refused.only || refused.only({ method: String(c.method), params: c.params }));
+  let batchesRefused: { code: number; message: string } | undefined;
   let refusedHttp: { methods: Set<string>; status: number; body: string } = { methods: new Set(), status: 403, body: 'forbidden' };
   const edits = new Map<string, (result: unknown) => unknown>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -38,9 +50,10 @@ export async function startCountingProxy(target: string, opts: { delayMs?: Recor
     req.on('end', async () => {
       const body = Buffer.concat(chunks).toString('utf8');
       try {
-        const calls = [JSON.parse(body)].flat() as { id?: unknown; method?: string }[];
+        const calls = [JSON.parse(body)].flat() as Call[];
         const methods = calls.map((c) => String(c.method));
         for (const m of methods) counts.set(m, (counts.get(m) ?? 0) + 1);
+        for (const m of new Set(methods)) requests.set(m, (requests.get(m) ?? 0) + 1);
         const blank = new Set<unknown>();
         for (const c of calls) {
           const left = nulls.get(String(c.method)) ?? 0;
@@ -50,19 +63,36 @@ export async function startCountingProxy(target: string, opts: { delayMs?: Recor
           res.writeHead(refusedHttp.status, { 'content-type': 'text/plain' });
           return void res.end(refusedHttp.body);
         }
-        if (calls.some((c) => refused.methods.has(String(c.method)))) {
+        if (batchesRefused && Array.isArray(JSON.parse(body))) {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          return void res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: batchesRefused }));
+        }
+        if (calls.some(isRefused)) {
           // Refused calls are answered here; the others of a batch still reach the node.
-          const passed = calls.filter((c) => !refused.methods.has(String(c.method)));
+          const passed = calls.filter((c) => !isRefused(c));
           const answers = passed.length ? [(await (await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(passed) })).json()) as unknown[]].flat() : [];
           const byId = new Map((answers as { id?: unknown }[]).map((a) => [a.id, a]));
-          const all = calls.map((c) => (refused.methods.has(String(c.method)) ? { jsonrpc: '2.0', id: c.id, error: refused.error } : byId.get(c.id)));
+          const all = calls.map((c) => (isRefused(c) ? { jsonrpc: '2.0', id: c.id, error: refused.error } : byId.get(c.id)));
           res.writeHead(200, { 'content-type': 'application/json' });
           return void res.end(JSON.stringify(Array.isArray(JSON.parse(body)) ? all : all[0]));
         }
         const delay = Math.max(0, ...methods.map((m) => opts.delayMs?.[m] ?? 0));
         if (delay) await new Promise((r) => setTimeout(r, delay));
-        const answer = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-        let text = await answer.text();
+        const track = (d: number) => {
+          for (const m of methods) {
+            inFlight.set(m, (inFlight.get(m) ?? 0) + d);
+            maxInFlight.set(m, Math.max(maxInFlight.get(m) ?? 0, inFlight.get(m)!));
+          }
+        };
+        track(1);
+        let answer: Response;
+        let text: string;
+        try {
+          answer = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+          text = await answer.text();
+        } finally {
+          track(-1);
+        }
         if (servedChainId !== undefined) {
           for (const c of calls) if (c.method === 'eth_chainId' || c.method === 'net_version') blank.add(c.id);
         }
@@ -95,9 +125,12 @@ export async function startCountingProxy(target: string, opts: { delayMs?: Recor
   return {
     url: `http://127.0.0.1:${port}`,
     count: (method) => counts.get(method) ?? 0,
-    reset: () => counts.clear(),
+    requests: (method) => requests.get(method) ?? 0,
+    maxInFlight: (method) => maxInFlight.get(method) ?? 0,
+    reset: () => (counts.clear(), requests.clear(), maxInFlight.clear()),
     serveChainId: (chainId) => (servedChainId = chainId),
-    refuse: (methods, error = refused.error) => (refused = { methods: new Set(methods), error }),
+    refuse: (methods, error = refused.error, only) => (refused = { methods: new Set(methods), error, only }),
+    refuseBatches: (error) => (batchesRefused = error),
     refuseHttp: (methods, status = 403, body = 'forbidden') => (refusedHttp = { methods: new Set(methods), status, body }),
     edit: (method, change) => void (change ? edits.set(method, change) : edits.delete(method)),
     close: () =>

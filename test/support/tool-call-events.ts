@@ -20,6 +20,8 @@ export type RecordCallParameters = {
   at?: string;
   /** Record only the outcome, as a read model that never saw the request would have it. */
   withoutRequest?: boolean;
+  /** The agent's step the call is made for (ToolCallRequested v5); none: v1, as a call of an earlier release or not a task's. */
+  stepId?: string;
 };
 
 /**
@@ -35,9 +37,10 @@ export async function recordCall(store: EventStore, p: RecordCallParameters): Pr
   const keep = (p.policy ?? 'store') === 'store';
   const args = payloadDigest(p.arguments ?? { text: 'hi' });
   const result = payloadDigest(p.result ?? { content: [{ type: 'text', text: 'hi' }] });
-  const ev = (type: string, data: Record<string, unknown>, ms: number) => createEvent({ type, stream, tenant: p.tenant, actor, data: { ...ref, ...data } }, () => new Date(at.getTime() + ms));
+  const ev = (type: string, data: Record<string, unknown>, ms: number, version = 1) => createEvent({ type, version, stream, tenant: p.tenant, actor, data: { ...ref, ...data } }, () => new Date(at.getTime() + ms));
   const events = [];
-  if (!p.withoutRequest) events.push(ev('ToolCallRequested', { argumentsHash: args.hash, ...(keep ? { argumentsJson: args.json } : {}), payloadPolicy: p.policy ?? 'store' }, 0));
+  const requested = { argumentsHash: args.hash, ...(keep ? { argumentsJson: args.json } : {}), payloadPolicy: p.policy ?? 'store', ...(p.stepId ? { stepId: p.stepId } : {}) };
+  if (!p.withoutRequest) events.push(ev('ToolCallRequested', requested, 0, p.stepId ? 5 : 1));
   if ((p.outcome ?? 'completed') === 'completed') events.push(ev('ToolCallCompleted', { resultHash: result.hash, ...(keep ? { resultJson: result.json } : {}), isError: p.isError === true, cached: false, latencyUs: 4200 }, 5));
   if (p.outcome === 'failed') events.push(ev('ToolCallFailed', { error: { code: 'MCP_UPSTREAM_TIMEOUT', message: 'no answer in 30000 ms' }, latencyUs: 30_000_000 }, 5));
   const r = await store.append(stream, events);

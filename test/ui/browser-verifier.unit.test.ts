@@ -8,6 +8,7 @@ import { canonicalJson as serverCanonicalJson } from '../../src/core/canonical';
 import { buildTree, leafHash as serverLeafHash } from '../../src/proofs/merkle';
 import { signBatchHead } from '../../src/proofs/batch-head';
 import { verifyProofFile } from '../../src/proofs/verify-proof';
+import { isUuid } from '../../src/core/ids';
 import { duplicateJsonKey as serverDuplicateJsonKey } from '../../src/core/json-duplicate-key';
 import type { Hex } from '../../src/core/hex';
 
@@ -23,7 +24,7 @@ type VerifierModules = {
     rootFromInclusionProof(i: number, n: number, leaf: Uint8Array, path: Uint8Array[]): Promise<Uint8Array>;
   };
   signature: { recoverBatchHeadSigner(head: unknown, sig: string): Promise<string | undefined> };
-  verify: { verifyProofInBrowser(p: unknown, o: { rpcUrl: string; fetch?: typeof fetch }): Promise<Check[]>; PROOF_CHECKS: string[] };
+  verify: { verifyProofInBrowser(p: unknown, o: { rpcUrl: string; event?: string; fetch?: typeof fetch }): Promise<Check[]>; PROOF_CHECKS: string[]; isEventId(id: unknown): boolean };
   twice: { duplicateJsonKey(text: string): unknown; proofFileProblem(text: string, name: string): string | undefined };
 };
 
@@ -31,6 +32,7 @@ const load = (p: string) => import(`../../ui/app/verify/${p}.js`);
 
 const SEALER_KEY: Hex = '0x4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c';
 const UNREACHABLE_RPC = 'http://127.0.0.1:9/';
+const PROOF_CHECKS_AFTER_FORMAT = ['event hash', 'leaf', 'root from path', 'batch signature'];
 
 /** A valid proof file for the 2nd of 3 events, built with the server's own tree and signer. */
 function makeProof(): Record<string, any> {
@@ -143,6 +145,49 @@ describe('in-browser proof verifier (ui/app/verify)', () => {
     const server = await verifyProofFile(proof, { rpcUrl: UNREACHABLE_RPC });
     expect(server[0]).to.deep.equal({ name: 'proof format', ok: true, detail: said });
     expect((await m.verify.verifyProofInBrowser(proof, { rpcUrl: UNREACHABLE_RPC }))[0]).to.deep.equal(server[0]);
+  });
+
+  // `openmcp verify --event <id>` failed a proof of another event; the browser had no way to ask, so an
+  // auditor proving event X passed a proof of Y unless they read the id off the first line.
+  it('fails "proof format" on a proof of another event than the one asked for, in the words of `openmcp verify --event`', async () => {
+    const proof = makeProof();
+    const proven: string = proof.event.id;
+    const other = eventHashVectors.cases.map((c) => c.event.id).find((id) => id !== proven)!;
+    const server = await verifyProofFile(proof, { rpcUrl: UNREACHABLE_RPC, event: other });
+    expect(server[0]).to.include({ name: 'proof format', ok: false });
+    expect(server[0].detail).to.match(new RegExp(`: not event ${other}, the one asked for$`));
+    const mine = await m.verify.verifyProofInBrowser(proof, { rpcUrl: UNREACHABLE_RPC, event: other });
+    expect(mine[0]).to.deep.equal(server[0]);
+    // The other checks still run, on what the file says.
+    expect(mine.slice(1, 5).map((r) => [r.name, r.ok])).to.deep.equal(PROOF_CHECKS_AFTER_FORMAT.map((n) => [n, true]));
+  });
+
+  it('agrees with `openmcp verify --event` on any id asked for, in any letter case (the proven one passes as without it)', async () => {
+    const proof = makeProof();
+    const proven: string = proof.event.id;
+    const flipCase = (id: string, mask: boolean[]) => [...id].map((ch, i) => (mask[i % mask.length] ? ch.toUpperCase() : ch.toLowerCase())).join('');
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.constant(proven), fc.uuid()), fc.array(fc.boolean(), { minLength: 1, maxLength: 36 }), async (id, mask) => {
+        const asked = flipCase(id, mask);
+        const server = await verifyProofFile(proof, { rpcUrl: UNREACHABLE_RPC, event: asked });
+        const mine = await m.verify.verifyProofInBrowser(proof, { rpcUrl: UNREACHABLE_RPC, event: asked });
+        expect(mine[0], asked).to.deep.equal(server[0]);
+        expect(mine[0].ok, asked).to.equal(asked.toLowerCase() === proven.toLowerCase());
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  // The page took any 36 hex digits and dashes in 8-4-4-4-12 (a version 0 or 9, a variant 0..7) that
+  // `openmcp verify --event` refuses with exit 2: the page ran the checks on an id the CLI calls no event id.
+  it('takes as an event id exactly what `openmcp verify --event` takes (isUuid), in any letter case', () => {
+    const hex = (n: number) => fc.stringMatching(new RegExp(`^[0-9a-fA-F]{${n}}$`));
+    const shaped = fc.tuple(hex(8), hex(4), hex(4), hex(4), hex(12)).map((p) => p.join('-'));
+    const near = fc.oneof(fc.uuid(), shaped, fc.constantFrom('00000000-0000-0000-0000-000000000000', 'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF', '01937a6e-7f00-0000-0000-000000000001', '01937a6e-7f00-7000-c000-000000000001', '01937a6e-7f00-9000-8000-000000000001'));
+    const any = fc.oneof(near, near.map((id) => ` ${id}`), near.map((id) => `${id}\n`), near.map((id) => id.replaceAll('-', '')), fc.string());
+    fc.assert(fc.property(any, (id) => void expect(m.verify.isEventId(id), JSON.stringify(id)).to.equal(isUuid(id))), { numRuns: 2000 });
+    for (const refused of ['01937a6e-7f00-0000-0000-000000000001', '01937a6e-7f00-7000-c000-000000000001', 'task-1', '']) expect(m.verify.isEventId(refused), refused).to.equal(false);
+    expect(m.verify.isEventId('01937A6E-7F00-7000-8000-000000000001')).to.equal(true);
   });
 
   // The envelope's tenant is any text (DESIGN.md): one that reads as more of the line named another event than the one proven.

@@ -237,6 +237,9 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     const checks = await page.locator('[data-check]').evaluateAll((els) => els.map((e) => [e.getAttribute('data-check'), e.getAttribute('data-ok')]));
     expect(checks).to.deep.equal(['proof format', 'event hash', 'leaf', 'root from path', 'batch signature', 'on-chain root', 'on-chain inclusion'].map((n) => [n, 'true']));
     expect(requests.slice(before).some((u) => u.startsWith(gw.rpcUrl)), 'the browser itself called the chain RPC').to.equal(true);
+    // The address filled in is the gateway's setting, not the auditor's pin: the page says so, by the field and the verdict.
+    expect(await page.locator('label[for="contract"]').innerText()).to.contain("filled in from this gateway's settings");
+    expect(await page.locator('[data-pin-note]').innerText()).to.contain("the gateway's word for it, not a pin of yours");
     await shoot('verify-passed');
   });
 
@@ -274,6 +277,57 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     // The untouched parts of the file still check out: the failure is the payload, nothing else.
     expect(await page.locator('[data-check="root from path"]').getAttribute('data-ok')).to.equal('true');
     await shoot('verify-tampered');
+  });
+
+  // `openmcp verify --event <id>` failed a proof of another event; the page had no such field, and a
+  // proof of any event dropped on the page of event X passed, naming the other event in a detail only.
+  it('fails "proof format" for a dropped proof of another event than the Event id, as `openmcp verify --event`; an empty field takes any', async () => {
+    const events = await apiCall(`/v1/tasks/${taskId}/events`);
+    const submitted = events.body.items.find((e: { type: string }) => e.type === 'TaskSubmitted');
+    const completed = events.body.items.find((e: { type: string }) => e.type === 'TaskCompleted');
+    let answer = await apiCall(`/v1/events/${completed.id}/proof`);
+    for (let i = 0; answer.status === 409 && i < 120; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      answer = await apiCall(`/v1/events/${completed.id}/proof`);
+    }
+    expect(answer.status, JSON.stringify(answer.body)).to.equal(200);
+    const file = join(dir, 'other-event-proof.json');
+    writeFileSync(file, JSON.stringify(answer.body));
+    await page.goto(`${gw.url}/ui#/verify`);
+    await page.getByRole('heading', { name: "Verify an event's proof" }).waitFor();
+    await page.locator('#event-id').fill(submitted.id);
+    await page.locator('#proof-file').setInputFiles(file);
+    // The page may still show the previous test's failed verdict (a hash change keeps the view): wait for this run's first check.
+    await page.locator('[data-check="proof format"] .check-detail', { hasText: `not event ${submitted.id}` }).waitFor({ timeout: 60_000 });
+    await page.locator('[data-verdict="failed"]').waitFor({ timeout: 60_000 });
+    expect(await page.locator('[data-verdict]').innerText()).to.equal('FAILED: proof format');
+    expect(await page.locator('[data-check="proof format"] .check-detail').innerText()).to.match(new RegExp(`^openmcp-proof/1, event ${completed.id} \\(TaskCompleted\\) .*: not event ${submitted.id}, the one asked for$`));
+    expect(await page.locator('[data-source]').innerText()).to.contain(`which must prove event ${submitted.id}`);
+    // The rest of the file still checks out: the failure is which event it proves, nothing else.
+    await page.locator('[data-check="on-chain inclusion"][data-ok="true"]').waitFor({ timeout: 60_000 });
+    await shoot('verify-other-event');
+    await page.locator('#event-id').fill('');
+    await page.locator('#proof-file').setInputFiles([]);
+    await page.locator('#proof-file').setInputFiles(file);
+    await page.locator('[data-verdict="passed"]').waitFor({ timeout: 60_000 });
+    await page.locator('#event-id').fill('task-1');
+    await page.locator('#proof-file').setInputFiles([]);
+    await page.locator('#proof-file').setInputFiles(file);
+    await page.locator('.error').waitFor({ timeout: 30_000 });
+    expect(await page.locator('.error').innerText()).to.contain('An event id is a UUID');
+    expect(await page.locator('[data-verdict]').count()).to.equal(0);
+    // Nor is the gateway's word taken for which event it sent: the proof fetched for an id must be of that event.
+    const proofPath = `**/v1/events/${submitted.id}/proof`;
+    await page.route(proofPath, (r) => r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(answer.body) }));
+    try {
+      await page.locator('#event-id').fill(submitted.id);
+      await page.getByRole('button', { name: 'Fetch proof and verify' }).click();
+      await page.locator('[data-verdict="failed"]').waitFor({ timeout: 60_000 });
+      expect(await page.locator('[data-verdict]').innerText()).to.equal('FAILED: proof format');
+      expect(await page.locator('[data-check="proof format"] .check-detail').innerText()).to.contain(`: not event ${submitted.id}, the one asked for`);
+    } finally {
+      await page.unroute(proofPath);
+    }
   });
 
   it("refuses a fetched proof that names a key twice in one object, as it refuses such a dropped file, before any check", async () => {

@@ -26,17 +26,27 @@ function retriable(err: unknown): boolean {
 }
 
 /**
- * What to do about a refusal that retrying would not change, for the end of the message: the
- * setting a 401/403 or 404 points at, or why a 4xx was not retried. Empty for anything else.
- * @example settingToCheck(new OpenAI.NotFoundError(404, …), 'qwen2.5:7b') // '; check OPENAI_MODEL (qwen2.5:7b) and OPENAI_BASE_URL (…)'
+ * Whether the endpoint refused the request itself (a 4xx other than 408, 409 and 429 that it did
+ * not ask to be retried: bad request, unknown model, key refused, context too long): asking again
+ * gets the same answer, so it is LLM_REQUEST_REFUSED, not LLM_UNAVAILABLE ("try later").
  */
-function settingToCheck(err: unknown, model: string): string {
-  if (retriable(err) || !(err instanceof OpenAI.APIError) || err.status === undefined) return '';
-  if (err.status === 401 || err.status === 403) return ': check OPENAI_API_KEY';
-  if (err.status === 404) return `: check OPENAI_MODEL (${model}) and OPENAI_BASE_URL (an OpenAI-compatible base URL usually ends in /v1)`;
-  if (err.status >= 400 && err.status < 500) return '; refused as a bad request, so not retried';
-  return '';
+function refused(err: unknown): err is InstanceType<typeof OpenAI.APIError> & { status: number } {
+  return err instanceof OpenAI.APIError && err.status !== undefined && err.status >= 400 && err.status < 500 && !retriable(err);
 }
+
+/**
+ * What to do about a refusal (refused), for the end of its message: the setting a 401/403 or 404
+ * points at, else why it was not retried.
+ * @example settingToCheck(404, 'qwen2.5:7b') // ': check OPENAI_MODEL (qwen2.5:7b) and OPENAI_BASE_URL (…)'
+ */
+function settingToCheck(status: number, model: string): string {
+  if (status === 401 || status === 403) return ': check OPENAI_API_KEY';
+  if (status === 404) return `: check OPENAI_MODEL (${model}) and OPENAI_BASE_URL (an OpenAI-compatible base URL usually ends in /v1)`;
+  return '; refused as a bad request, so not retried';
+}
+
+/** The shortest OPENAI_API_KEY taken for a secret (and masked where a server echoes it): real keys are far longer. */
+const MIN_SECRET_KEY_CHARS = 8;
 
 /** The wait a 429/503 asks for (`retry-after-ms`, else `Retry-After` in seconds or as an HTTP date), in ms; undefined when it asks none. */
 function retryAfterMs(err: unknown): number | undefined {
@@ -124,7 +134,8 @@ export class OpenAiLlmClient implements LlmClient {
    * One chat completion. A 408, 409, 429, 5xx or lost connection is tried again up to
    * `maxRetries` times, after the wait the server asks for (Retry-After) or the SDK's backoff,
    * all within `timeoutMs`: a wait that would end past it fails the call at once, saying so.
-   * Aborting `req.signal` ends the call, in a request or in a wait. Throws LLM_UNAVAILABLE
+   * Aborting `req.signal` ends the call, in a request or in a wait. Throws LLM_REQUEST_REFUSED
+   * at once for another 4xx (the provider's status and words, what to check), LLM_UNAVAILABLE
    * (the last error, and the attempts made) or LLM_RESPONSE_INVALID.
    */
   async complete(req: CompletionRequest): Promise<Completion> {
@@ -147,7 +158,8 @@ export class OpenAiLlmClient implements LlmClient {
         // The SDK parses the body itself: a 200 that is not JSON surfaces as a SyntaxError.
         // The parser's message quotes the body: marked, so a record under LLM_REDACTION=hash-only can leave it out.
         if (err instanceof SyntaxError) throw this.invalid(`answered with a body that is not JSON (${err.message})`, err, err.message);
-        if (!retriable(err) || attempt > maxRetries) throw this.unavailable(err, attempt, settingToCheck(err, req.model));
+        if (refused(err)) throw this.refusal(err, settingToCheck(err.status, req.model));
+        if (!retriable(err) || attempt > maxRetries) throw this.unavailable(err, attempt);
         const asked = retryAfterMs(err);
         const wait = asked ?? backoffMs(attempt - 1);
         if (Date.now() + wait >= giveUpAt) {
@@ -188,8 +200,29 @@ export class OpenAiLlmClient implements LlmClient {
 
   private unavailable(err: unknown, attempts: number, more = ''): AgentError {
     const tries = attempts > 1 ? ` (after ${attempts} attempts, LLM_MAX_RETRIES=${this.options.maxRetries ?? 1})` : '';
-    const serverText = serverTextOf(err);
-    return new AgentError('LLM_UNAVAILABLE', `LLM at ${redactUrl(this.options.baseURL)}: ${(err as Error).message}${tries}${more}`, { cause: err, ...(serverText ? { details: { serverText } } : {}) });
+    const serverText = this.withoutKey(serverTextOf(err));
+    return new AgentError('LLM_UNAVAILABLE', `LLM at ${redactUrl(this.options.baseURL)}: ${this.withoutKey((err as Error).message)}${tries}${more}`, { cause: err, ...(serverText ? { details: { serverText } } : {}) });
+  }
+
+  /** LLM_REQUEST_REFUSED: the provider's status and its words (`details.providerStatus`, `details.serverText`), then what to check. */
+  private refusal(err: InstanceType<typeof OpenAI.APIError> & { status: number }, more: string): AgentError {
+    const serverText = this.withoutKey(serverTextOf(err));
+    return new AgentError('LLM_REQUEST_REFUSED', `LLM at ${redactUrl(this.options.baseURL)}: ${this.withoutKey(err.message)}${more}`, {
+      cause: err,
+      details: { providerStatus: err.status, ...(serverText ? { serverText } : {}) },
+    });
+  }
+
+  /**
+   * `text` with OPENAI_API_KEY replaced by `***`: a server (a proxy, say) may echo the key it refuses.
+   * A key shorter than MIN_SECRET_KEY_CHARS is a placeholder for a server that checks none (Ollama's
+   * `ollama`, `x`): no secret, and replacing it would garble the provider's words (an `ollama` key in a model name).
+   */
+  private withoutKey(text: string): string;
+  private withoutKey(text: string | undefined): string | undefined;
+  private withoutKey(text: string | undefined): string | undefined {
+    const key = this.options.apiKey;
+    return text && key && key.length >= MIN_SECRET_KEY_CHARS ? text.split(key).join('***') : text;
   }
 
   /** `serverText`: the part of `what` that quotes what the server sent (details.serverText; see recordedError). */

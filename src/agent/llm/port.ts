@@ -35,7 +35,8 @@ export type Completion = {
 
 /**
  * A chat model with tool calling. Adapter: OpenAiLlmClient (any OpenAI-compatible base URL).
- * Implementations throw LlmError (LLM_UNAVAILABLE) when the endpoint fails.
+ * Implementations throw AgentError LLM_UNAVAILABLE when the endpoint fails (maybe for a while) and
+ * LLM_REQUEST_REFUSED when it refuses the request itself (a 4xx other than 408/409/429).
  */
 export interface LlmClient {
   /** Recorded as InferenceCompleted.provider (e.g. the base URL's host). */

@@ -1,17 +1,10 @@
 import type { FunctionFragment } from 'ethers';
 import type { ChainRegistry } from '../../web3/chain-registry';
 import type { ToolInfo } from './tool-caller';
+import { READ_CONTRACT_TOOL, SEND_TRANSACTION_TOOL } from '../../core/chain-tool-names';
 
-export const READ_CONTRACT_TOOL = 'chain__read_contract';
-export const SEND_TRANSACTION_TOOL = 'chain__send_transaction';
-
-/**
- * The runtime's own tool names. An MCP server a tenant registers as `chain` can list tools of the
- * same names; those are never offered or called in their place (see TaskRun).
- */
-export function isChainToolName(name: string): boolean {
-  return name === READ_CONTRACT_TOOL || name === SEND_TRANSACTION_TOOL;
-}
+// The names live in src/core, below the read models that recognise them too.
+export { READ_CONTRACT_TOOL, SEND_TRANSACTION_TOOL, isChainToolName } from '../../core/chain-tool-names';
 
 function catalogText(reg: ChainRegistry, constant: boolean): string {
   return reg

@@ -688,11 +688,15 @@ export class TaskRun {
 
   /**
    * Gateway tools picked by search on the instruction (the whole catalog, search hits first and the
-   * rest by name, when it has no more than toolsPerTask tools), plus the chain tools, minus what policy forbids.
+   * rest by name, when no more than toolsPerTask of its tools may be called), plus the chain tools,
+   * minus what policy forbids. The catalog is counted, and the search's places filled, after the
+   * policy: a tool the task may not call is never offered, nor takes the place of one it may.
    */
   private async offeredTools(instruction: string): Promise<ToolInfo[]> {
     const t = this.deps.tools;
     const k = this.opts.toolsPerTask;
+    // An upstream tool named like the runtime's chain tools would impersonate them (or shadow them): never offered.
+    const mayOffer = (x: ToolInfo) => !isChainToolName(canonicalName(x)) && !isChainToolName(x.name) && this.policyAllows(x);
     let picked: ToolInfo[] = [];
     // Picked once for the whole task (no list_changed reaches it; a resumed run offers them again): on a first start, once the servers
     // new to the catalog have registered, as a step naming one of their tools waits (step), not only
@@ -709,10 +713,13 @@ export class TaskRun {
       const named = new Map((t.listTools?.(this.view.tenant) ?? []).map((x) => [x.name, x]));
       picked = offeredBefore.flatMap((name) => named.get(name) ?? []);
     } else if (t.searchTools) {
-      picked = (await t.searchTools(this.view.tenant, instruction, k)).map((h) => h.tool);
+      const listed = t.listTools?.(this.view.tenant);
+      const all = (listed ?? []).filter(mayOffer);
+      // Asked for as many more as the catalog has tools the task may not call: those it ranks are left out below, and k remain.
+      const forbidden = listed ? listed.length - all.length : 0;
+      picked = (await t.searchTools(this.view.tenant, instruction, k + forbidden)).map((h) => h.tool).filter(mayOffer).slice(0, k);
       // A catalog the search could have offered whole costs the model no more than its k best: offered
       // whole, so an instruction sharing no word with a tool (lexical search) still gets the tools.
-      const all = t.listTools?.(this.view.tenant) ?? [];
       if (all.length <= k) {
         const found = new Set(picked.map((x) => x.name));
         // The rest by name, not in catalog order: that is the order this process applied the servers'
@@ -724,11 +731,15 @@ export class TaskRun {
         // Why the turns' InferenceCompleted name no gateway tool. Not the instruction: the client's words.
         this.deps.logger?.info?.({ taskId: this.taskId, catalogTools: all.length, toolsPerTask: k }, 'tool search found no tool for the instruction in a catalog larger than toolsPerTask: no gateway tool offered to the model');
       }
-    } else if (t.listTools) picked = t.listTools(this.view.tenant).slice(0, k);
-    // An upstream tool named like the runtime's chain tools would impersonate them (or shadow them): never offered.
-    picked = picked.filter((x) => !isChainToolName(canonicalName(x)) && !isChainToolName(x.name));
-    if (this.deps.chains) picked = [...picked, ...chainTools(this.deps.chains)];
-    return picked.filter((x) => evaluateToolCall(this.policy, { tool: canonicalName(x), callsInTask: 0 }).decision === 'allow');
+    } else if (t.listTools) picked = t.listTools(this.view.tenant).filter(mayOffer).slice(0, k);
+    picked = picked.filter(mayOffer);
+    if (this.deps.chains) picked = [...picked, ...chainTools(this.deps.chains).filter((x) => this.policyAllows(x))];
+    return picked;
+  }
+
+  /** Whether the policy lets this task call the tool at all (its first call: budgets per task are not spent yet). */
+  private policyAllows(x: ToolInfo): boolean {
+    return evaluateToolCall(this.policy, { tool: canonicalName(x), callsInTask: 0 }).decision === 'allow';
   }
 
   private async noSuchTool(stepId: string, tool: string, offered: ToolSpec[]): Promise<StepEnd> {
@@ -1011,7 +1022,8 @@ export class TaskRun {
         const withheldArgs = this.modelArgumentsWithheld(s) ? { argumentsPolicy: 'hash-only' as const } : {};
         // The call is this worker's; its payloads are the submitter's data (sealed under their key under MCP_PAYLOAD_POLICY=encrypted).
         const subject = this.view.submitter ? { subject: this.view.submitter } : {};
-        const ctx = { tenant: this.view.tenant, actor: this.actor, ...subject, correlationId: this.view.correlationId, taskId: this.taskId, ...withheldArgs, ...(salts.arguments || salts.result ? { payloadSalts: salts } : {}) };
+        // The step's id goes with the call (ToolCallRequested v5): the task's view joins the step to its own call.
+        const ctx = { tenant: this.view.tenant, actor: this.actor, ...subject, correlationId: this.view.correlationId, taskId: this.taskId, stepId: s.stepId, ...withheldArgs, ...(salts.arguments || salts.result ? { payloadSalts: salts } : {}) };
         // The name the policy judged: should `s.tool` resolve to another tool by now (an alias the
         // catalog gained since the lookup), the gateway refuses it rather than call what was not judged.
         const r = await this.timed(traceToolCall(s.tool, () => this.deps.tools.callTool(ctx, s.tool, s.args, { signal, decidedAs: s.tool })));

@@ -16,6 +16,8 @@ export type ToolCallContext = {
   argumentsPolicy?: PayloadPolicy;
   /** MCP_PAYLOAD_POLICY=encrypted: the salts the gateway seals the payloads with, so the step's events keep the same salted hashes. */
   payloadSalts?: { arguments?: Buffer; result?: Buffer; error?: Buffer };
+  /** The step the call is made for (its TaskStepStarted's `stepId`): the gateway records it (ToolCallRequested v5). */
+  stepId?: string;
 };
 
 export type ToolResult = { content?: unknown[]; structuredContent?: unknown; isError?: boolean };

@@ -81,7 +81,7 @@ export const TaskStepView = z.object({
   argumentsHashScheme: z.literal(PAYLOAD_HASH_SCHEME).optional().describe("Shown with arguments opened from a payload sealed with its salt (TaskSubmitted v4): the step's argumentsHash in TaskSubmitted (steps[index]) is HMAC-SHA256 keyed by argumentsSalt over the JCS text of arguments (the call's own salt is in GET /v1/tool-calls/:id)"),
   argumentsSalt: Hex32.optional().describe('The salt that hash is keyed by, read from the sealed payload (gone with its key)'),
   status: z.enum(['pending', 'running', 'completed', 'failed']),
-  toolCallId: z.string().optional(),
+  toolCallId: z.string().optional().describe("The gateway's call made for this step (GET /v1/tool-calls/:id): the last one naming the step (ToolCallRequested v5 stepId; a step resumed after a crash may make two); for calls recorded before 2026-12-11, which name none, the task's i-th call"),
   result: z.unknown().optional(),
   error: ErrorInfo.optional(),
   latencyMs: z.number().optional(),

@@ -7,6 +7,7 @@ import { KurrentDbError, toStoreError } from './errors';
 import { positionAfter } from './positions';
 import { subscribeAll } from './subscribeAll';
 import { exclusiveStart } from '../read-all-start';
+import { maskDebugCredentials } from '../../core/mask-debug-credentials';
 
 /** Records fetched per $all round trip when paging past system events. */
 const PAGE = 256;
@@ -169,7 +170,8 @@ export async function openKurrentEventStore(url: string): Promise<EventStore> {
   try {
     // Made from the string whole: its credentials are the client's defaults, so it appends through
     // its shared BatchAppend stream (a credentials provider would make each append a unary Append).
-    // Its debug output (DEBUG=kdb*) prints this string, password included: docs/security.md.
+    // Its debug output (DEBUG=kdb*) prints this string: written with the password masked.
+    maskDebugCredentials();
     return new KurrentEventStore(KurrentDBClient.connectionString(url));
   } catch (err) {
     throw new ConfigError(`KURRENTDB_URL is not a valid connection string (${redactUrl(url)}): ${(err as Error).message}`, {

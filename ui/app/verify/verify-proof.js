@@ -13,6 +13,16 @@ export const PROOF_FORMAT = 'openmcp-proof/1';
 const UNPINNED_CONTRACT = 'named by the proof file, not pinned: anyone can deploy an AuditAnchor, enter the operator\'s address';
 const UNPINNED_SIGNER = 'named by the proof file, not pinned: enter the operator\'s sealer address';
 
+/**
+ * Whether `id` is an event id as `openmcp verify --event` takes it: a UUID as src/core/ids.ts isUuid
+ * (the uuid package's validate: version 1 to 8, RFC 9562 variant, or the nil or max UUID), any letter
+ * case, nothing around it. An id the CLI refuses (exit 2) is refused here too, before any check.
+ * @param {unknown} id @returns {boolean}
+ */
+export function isEventId(id) {
+  return typeof id === 'string' && /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$/i.test(id);
+}
+
 export const PROOF_CHECKS = ['proof format', 'event hash', 'leaf', 'root from path', 'batch signature', 'on-chain root', 'on-chain inclusion'];
 
 const hex32 = /^0x[0-9a-f]{64}$/;
@@ -62,13 +72,15 @@ function formatProblem(f) {
 
 /**
  * @typedef {{ name: string, ok: boolean, detail: string }} CheckResult
- * @typedef {{ rpcUrl: string, contract?: string, signer?: string, fetch?: typeof fetch, onCheck?: (r: CheckResult) => void }} VerifyOptions
+ * @typedef {{ rpcUrl: string, contract?: string, signer?: string, event?: string, fetch?: typeof fetch, onCheck?: (r: CheckResult) => void }} VerifyOptions
  */
 
 /**
  * Run every check on a proof file; each is reported (a failed one names what differs), and a
  * check whose input failed earlier still runs on what the file says, so each failure is its own.
- * `contract` and `signer` default to the file's: pass the addresses you trust.
+ * `contract` and `signer` default to the file's: pass the addresses you trust. `event`, the id of
+ * the event the proof must be of (any letter case; `openmcp verify --event`): without it, a proof
+ * of any event can pass.
  * @param {unknown} proof @param {VerifyOptions} opts @returns {Promise<CheckResult[]>}
  */
 export async function verifyProofInBrowser(proof, opts) {
@@ -92,7 +104,10 @@ export async function verifyProofInBrowser(proof, opts) {
   // Which event is proven: a proof of another event passes every check too (the server's twin: src/proofs/verify-proof.ts).
   // id, type and stream have fixed shapes; the tenant is any text, quoted unless a plain name (letters, digits, . _ -), or it could read as more of the line.
   const tenant = /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(event.tenant) ? event.tenant : JSON.stringify(event.tenant);
-  add('proof format', true, `${PROOF_FORMAT}, event ${event.id} (${event.type}) of stream ${event.stream}, tenant ${tenant}`);
+  const proves = `${PROOF_FORMAT}, event ${event.id} (${event.type}) of stream ${event.stream}, tenant ${tenant}`;
+  // A proof of another event is well-formed and passes the rest: it fails here, where the event is named, and the rest still run.
+  const otherEvent = opts.event !== undefined && opts.event.toLowerCase() !== String(event.id).toLowerCase();
+  add('proof format', !otherEvent, otherEvent ? `${proves}: not event ${opts.event}, the one asked for` : proves);
 
   const computed = await computeEventHash(event).catch((/** @type {Error} */ err) => `error: ${err.message}`);
   add('event hash', computed === event.hash, computed === event.hash ? computed : `envelope hashes to ${computed}, file says ${event.hash}`);

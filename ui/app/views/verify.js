@@ -5,7 +5,11 @@ import { html } from '../html.js';
 import { fetchProofFile } from '../verify/fetch-proof.js';
 import { proofFileProblem } from '../verify/json-duplicate-key.js';
 import { proofPendingMessage } from '../verify/proof-pending-message.js';
-import { PROOF_CHECKS, verifyProofInBrowser } from '../verify/verify-proof.js';
+import { PROOF_CHECKS, isEventId, verifyProofInBrowser } from '../verify/verify-proof.js';
+
+// An event id is a UUID as `openmcp verify --event` takes it (isEventId): it refuses anything else before any check.
+const NOT_AN_EVENT_ID = 'An event id is a UUID like 01937a6e-7f00-7000-8000-000000000001.';
+const GATEWAY_CONTRACT_NOTE = "Checked against the AuditAnchor address this gateway is configured with, filled in above: the gateway's word for it, not a pin of yours. Compare it with the address the operator publishes.";
 
 /** @param {{ checks: any[], running: boolean }} p */
 function Checks({ checks, running }) {
@@ -69,10 +73,18 @@ export function VerifyView({ eventId, me }) {
   const [checks, setChecks] = useState(/** @type {any[]} */ ([]));
   const [running, setRunning] = useState(false);
   const [error, setError] = useState(/** @type {any} */ (undefined));
+  // The AuditAnchor address filled in is the gateway's own setting: checked against unchanged, the
+  // verdict rests on the gateway's word for it, which an auditor should not take (GATEWAY_CONTRACT_NOTE).
+  const [gatewayPinned, setGatewayPinned] = useState(false);
   const [dragging, setDragging] = useState(false);
   const retryTimer = useRef(/** @type {any} */ (undefined));
 
-  const run = async (/** @type {any} */ p, /** @type {string} */ text, /** @type {string} */ from) => {
+  /**
+   * `expected`: the event the proof must be of (`openmcp verify --event`), the Event id field's; a
+   * proof of another event passes every other check, so it fails "proof format" naming both.
+   * @param {any} p @param {string} text @param {string} from @param {string|undefined} expected
+   */
+  const run = async (p, text, from, expected) => {
     setProof(p);
     setProofText(text);
     setSource(from);
@@ -82,11 +94,12 @@ export function VerifyView({ eventId, me }) {
       setError({ message: 'Enter the chain RPC URL to read the anchored root from.' });
       return;
     }
+    setGatewayPinned(!!me.anchorContract && contract.trim().toLowerCase() === String(me.anchorContract).toLowerCase());
     setRunning(true);
     /** @type {any[]} */
     const seen = [];
     try {
-      await verifyProofInBrowser(p, { rpcUrl: rpcUrl.trim(), contract: contract.trim() || undefined, signer: signer.trim() || undefined, onCheck: (c) => setChecks((seen.push(c), [...seen])) });
+      await verifyProofInBrowser(p, { rpcUrl: rpcUrl.trim(), contract: contract.trim() || undefined, signer: signer.trim() || undefined, event: expected, onCheck: (c) => setChecks((seen.push(c), [...seen])) });
     } finally {
       setRunning(false);
     }
@@ -95,8 +108,8 @@ export function VerifyView({ eventId, me }) {
   const fetchAndVerify = async (/** @type {string} */ eid) => {
     clearTimeout(retryTimer.current);
     setError(undefined);
-    if (!/^[0-9a-f-]{36}$/i.test(eid.trim())) {
-      setError({ message: 'An event id is a UUID like 01937a6e-7f00-7000-8000-000000000001.' });
+    if (!isEventId(eid.trim())) {
+      setError({ message: NOT_AN_EVENT_ID });
       return;
     }
     try {
@@ -108,7 +121,8 @@ export function VerifyView({ eventId, me }) {
         setError({ message: got.problem });
         return;
       }
-      await run(got.proof, got.text, `fetched from the gateway for event ${eid.trim()}`);
+      // The gateway's word is not taken for which event it sent either.
+      await run(got.proof, got.text, `fetched from the gateway for event ${eid.trim()}`, eid.trim());
     } catch (err) {
       const e = /** @type {any} */ (err);
       if (e.code === 'PROOF_PENDING') {
@@ -129,6 +143,15 @@ export function VerifyView({ eventId, me }) {
 
   const readFile = async (/** @type {File|undefined} */ file) => {
     if (!file) return;
+    // The Event id field, when filled, names the event the file must prove (as `openmcp verify --event`).
+    const expected = id.trim() || undefined;
+    if (expected !== undefined && !isEventId(expected)) {
+      setProof(undefined);
+      setChecks([]);
+      setSource('');
+      setError({ message: `${NOT_AN_EVENT_ID} Empty the Event id field to check a file of any event.` });
+      return;
+    }
     const text = await file.text();
     const problem = proofFileProblem(text, file.name);
     if (problem) {
@@ -137,17 +160,17 @@ export function VerifyView({ eventId, me }) {
       setError({ message: problem });
       return;
     }
-    await run(JSON.parse(text), text, `from the file ${file.name}`);
+    await run(JSON.parse(text), text, expected ? `from the file ${file.name}, which must prove event ${expected} (the Event id above)` : `from the file ${file.name}`, expected);
   };
 
   return html`<h1>Verify an event's proof</h1>
     <p class="muted">The browser recomputes the event hash (RFC 8785 + SHA-256 with WebCrypto), the Merkle leaf and the path to the root, recovers the sealer's signature with secp256k1, then reads the root straight from the AuditAnchor contract through the RPC below. Nothing here takes the gateway's word for it; the gateway only hands over the file.</p>
     <form class="verify-form" onSubmit=${(/** @type {Event} */ e) => (e.preventDefault(), fetchAndVerify(id))}>
-      <div class="field"><label for="event-id">Event id</label>
+      <div class="field"><label for="event-id">Event id <span class="muted small">(a dropped file must prove it; empty = any event)</span></label>
         <input id="event-id" type="text" spellcheck="false" value=${id} onInput=${(/** @type {any} */ e) => setId(e.currentTarget.value)} placeholder="UUID of the event" /></div>
       <div class="field"><label for="rpc-url">Chain RPC URL</label>
         <input id="rpc-url" type="url" spellcheck="false" value=${rpcUrl} onInput=${(/** @type {any} */ e) => setRpcUrl(e.currentTarget.value)} placeholder="https://… an RPC you trust" /></div>
-      <div class="field"><label for="contract">AuditAnchor address <span class="muted small">(empty = the file's)</span></label>
+      <div class="field"><label for="contract">AuditAnchor address <span class="muted small">(${me.anchorContract ? "filled in from this gateway's settings: compare it with the operator's published address; " : ''}empty = the file's)</span></label>
         <input id="contract" type="text" spellcheck="false" value=${contract} onInput=${(/** @type {any} */ e) => setContract(e.currentTarget.value)} placeholder="0x…" /></div>
       <div class="field"><label for="signer">Sealer address <span class="muted small">(empty = the file's)</span></label>
         <input id="signer" type="text" spellcheck="false" value=${signer} onInput=${(/** @type {any} */ e) => setSigner(e.currentTarget.value)} placeholder="0x… the operator's published sealer" /></div>
@@ -165,5 +188,6 @@ export function VerifyView({ eventId, me }) {
     <${ErrorBox} error=${error} />
     ${source ? html`<p class="muted" data-source>Proof ${source}.</p>` : null}
     <${ProofSummary} proof=${proof} file=${proofText} />
-    ${proof !== undefined && (checks.length || running) ? html`<${Checks} checks=${checks} running=${running} />` : null}`;
+    ${proof !== undefined && (checks.length || running) ? html`<${Checks} checks=${checks} running=${running} />` : null}
+    ${proof !== undefined && checks.length && gatewayPinned ? html`<p class="muted" data-pin-note>${GATEWAY_CONTRACT_NOTE}</p>` : null}`;
 }

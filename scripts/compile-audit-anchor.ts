@@ -1,27 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { sha256 } from '../core/hash';
-import { toHex, type Hex } from '../core/hex';
-
-/** Everything needed to deploy and call AuditAnchor without a compiler at run time. */
-export type AuditAnchorArtifact = {
-  contractName: 'AuditAnchor';
-  solcVersion: string;
-  evmVersion: string;
-  /** SHA-256 of contracts/AuditAnchor.sol the artifact was built from, to detect a stale artifact. */
-  sourceSha256: Hex;
-  abi: unknown[];
-  bytecode: Hex;
-};
-
-export const CONTRACTS_DIR = resolve(__dirname, '../../contracts');
-export const AUDIT_ANCHOR_SOURCE = resolve(CONTRACTS_DIR, 'AuditAnchor.sol');
-export const AUDIT_ANCHOR_ARTIFACT = resolve(CONTRACTS_DIR, 'AuditAnchor.artifact.json');
-export const EVM_VERSION = 'cancun';
-
-export function auditAnchorSourceHash(): Hex {
-  return toHex(sha256(readFileSync(AUDIT_ANCHOR_SOURCE)));
-}
+import { AUDIT_ANCHOR_ARTIFACT, AUDIT_ANCHOR_SOURCE, auditAnchorSourceHash, EVM_VERSION, type AuditAnchorArtifact } from '../src/web3/audit-anchor-artifact';
 
 /**
  * Compile AuditAnchor.sol with the npm solc package (solc-js, offline; a few seconds on a slow
@@ -61,12 +40,8 @@ export function compileAuditAnchor(): AuditAnchorArtifact {
   };
 }
 
-/** The committed artifact (contracts/AuditAnchor.artifact.json); no compiler needed at run time. */
-export function loadAuditAnchorArtifact(): AuditAnchorArtifact {
-  return JSON.parse(readFileSync(AUDIT_ANCHOR_ARTIFACT, 'utf8')) as AuditAnchorArtifact;
-}
-
-// `tsx src/web3/compile-audit-anchor.ts` regenerates the artifact after a change to the contract.
+// `npx tsx scripts/compile-audit-anchor.ts` regenerates the artifact after a change to the contract
+// (a build step: solc and @openzeppelin/contracts are dev dependencies, the gateway only loads the artifact).
 if (require.main === module) {
   const artifact = compileAuditAnchor();
   writeFileSync(AUDIT_ANCHOR_ARTIFACT, `${JSON.stringify(artifact, null, 2)}\n`);
