@@ -34,5 +34,21 @@ for (const dialect of ['sqlite', 'mysql'] as const) {
       expect(view.steps.map((s) => [s.index, s.tool, s.status])).to.deep.equal([[0, 'examples__echo', 'completed']]);
       expect(view.steps[0].result).to.deep.equal({ content: [] });
     });
+
+    it('ends every step of a delivery naming more steps than one lookup takes (the key lookup in chunks)', async () => {
+      const id = newId();
+      const stream = `task-${id}`;
+      // More than twice ROWS_PER_STATEMENT (200) steps: each delivery below names them all.
+      const ids = Array.from({ length: 450 }, (_, i) => `turn-0-call/${i}`);
+      await record(stream, [
+        { type: 'TaskSubmitted', actor, data: { instruction: 'echo' } },
+        { type: 'TaskStarted', data: { worker: 'w' } },
+        ...ids.map((stepId, index) => ({ type: 'TaskStepStarted', data: { stepId, index, tool: 'examples__echo', argumentsHash: h('1'), source: 'llm', idempotent: true } })),
+      ]);
+      await record(stream, ids.map((stepId) => ({ type: 'TaskStepCompleted', data: { stepId, resultHash: h('2'), resultJson: '{"content":[]}', isError: false } })));
+      const view = (await t.rm.getTask('acme', id))!;
+      expect(view.steps).to.have.length(450);
+      expect(view.steps.filter((s) => s.status !== 'completed').map((s) => s.index)).to.deep.equal([]);
+    });
   });
 }
