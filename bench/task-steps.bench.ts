@@ -7,7 +7,8 @@
  * as concurrent tasks append them, applied in deliveries of BENCH_BATCH events (default 10, a live
  * projector's; 500 is a catch-up's), each run into fresh tables, three variants rotated in the same
  * run (appliersOf): `baseline` (the same events, the step events not touching `rm_tasks`), `main`
- * (before this change: the rewrite, and step runs loaded per task), `current`. What grows with a
+ * (the current projector with its step runs loaded per task, as main did before this change:
+ * loadWholeTasks, not an older commit's code), `current`. What grows with a
  * task's steps shows as events/s falling from 1 to 100 steps; what the `rm_tasks` rewrite costs, as
  * current/baseline; what loading a step event's own step saves, as current/main.
  * Run: npm run bench:task-steps   (MariaDB on 127.0.0.1:3306 for the MariaDB rows)
