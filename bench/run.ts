@@ -2,7 +2,8 @@
  * `npm run bench [-- name …]`: run the benchmarks one after another, each in its own process
  * (so one cannot warm or starve the next), printing each one's same-run ratios.
  * Names: the file stems in bench/ (append, sealing, search, relay, projector, gateway,
- * registry-start, api, scale, cache-start, list-pages, subject-export, audit-tail, stdio-start).
+ * registry-start, api, scale, cache-start, list-pages, subject-export, audit-tail, stdio-start,
+ * task-steps).
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';

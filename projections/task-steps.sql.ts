@@ -47,15 +47,19 @@ function toRow(d: StepRunDoc): Row {
   };
 }
 
+/** A document id `<task id>/<step id>` as its row's key: a task id has no slash, a step id may. */
+function keyOf(id: string): [string, string] {
+  const cut = id.indexOf('/');
+  return [id.slice(0, cut), id.slice(cut + 1)];
+}
+
 export const stepRunSqlStore: DocumentStore<StepRunDoc> = {
   async load(db, t, ids) {
+    // The named steps by their key, not every step of their tasks: a step's end would otherwise
+    // read all the steps its task ran before (and their results), growing with the task.
     const out = new Map<string, StepRunDoc>();
-    if (!ids.length) return out;
-    const byTask = [...new Set(ids.map((id) => id.slice(0, id.lastIndexOf('/'))))];
-    const wanted = new Set(ids);
-    for (const r of await db(t.taskStepRuns).whereIn('task_id', byTask)) {
-      const key = `${r.task_id}/${r.step_id}`;
-      if (wanted.has(key)) out.set(key, stepRunFromRow(r));
+    for (const part of chunks(ids.map(keyOf))) {
+      for (const r of await db(t.taskStepRuns).whereIn(['task_id', 'step_id'], part)) out.set(`${r.task_id}/${r.step_id}`, stepRunFromRow(r));
     }
     return out;
   },
@@ -63,9 +67,7 @@ export const stepRunSqlStore: DocumentStore<StepRunDoc> = {
     await upsertRows(db, t.taskStepRuns, ['task_id', 'step_id'], changes.map((c) => toRow(c.doc)));
   },
   async delete(db, t, ids) {
-    // `<task id>/<step id>`: a task id has no slash, a step id may.
-    const pairs = ids.map((id) => [id.slice(0, id.indexOf('/')), id.slice(id.indexOf('/') + 1)]);
-    for (const part of chunks(pairs)) await db(t.taskStepRuns).whereIn(['task_id', 'step_id'], part).delete();
+    for (const part of chunks(ids.map(keyOf))) await db(t.taskStepRuns).whereIn(['task_id', 'step_id'], part).delete();
   },
   touch(doc, touched) {
     touched.taskIds.add(doc.taskId);
