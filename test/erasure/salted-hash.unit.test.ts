@@ -116,7 +116,7 @@ describe('salted payload hashes (MCP_PAYLOAD_POLICY=encrypted)', () => {
     const { argumentsSealed: _, ...unsealed } = v3;
     expect(() => catalog.validate('ToolCallRequested', 3, unsealed)).to.throw(/argumentsHashScheme/);
     expect(() => catalog.validate('ToolCallRequested', 3, { ...v3, argumentsJson: '{"text":"hi"}' })).to.throw();
-    for (const [type, from, to] of [['ToolCallRequested', 2, 4], ['ToolCallCompleted', 2, 4], ['ToolCallRequested', 3, 4], ['ToolCallCompleted', 3, 4], ['TaskSubmitted', 3, 4], ['TaskStepStarted', 1, 2], ['TaskStepCompleted', 1, 2]] as const) {
+    for (const [type, from, to] of [['ToolCallRequested', 2, 5], ['ToolCallCompleted', 2, 4], ['ToolCallRequested', 3, 5], ['ToolCallCompleted', 3, 4], ['TaskSubmitted', 3, 4], ['TaskStepStarted', 1, 2], ['TaskStepCompleted', 1, 2]] as const) {
       expect(catalog.latestVersion(type), type).to.equal(to);
       const e = { id: 'e', type, version: from, stream: 'x-1', occurredAt: '2026-12-11T00:00:00.000Z', tenant: 'acme', actor: { kind: 'system' as const, id: 's' }, data: { argumentsHash: '0x00' } };
       expect(catalog.upcast(e)).to.deep.include({ version: to, data: { argumentsHash: '0x00' } });
