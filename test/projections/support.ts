@@ -14,6 +14,7 @@ import { catalog } from '../../events';
 import { InProcessBus } from '../../src/bus/inprocess';
 import { MemoryCheckpointStore } from '../../src/checkpoints';
 import { Projector } from '../../src/projector/projector';
+import { SqlReadModels } from '../../src/readmodels/sql-read-models';
 import { createMigratedTestDatabase } from '../support/migrated-template';
 import { dialectOf } from '../../src/db/knex';
 
@@ -155,6 +156,48 @@ export async function backupDatabase(knex: Knex): Promise<DatabaseBackup> {
     },
     async drop() {
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+type Actor = PendingEvent['actor'];
+/** An event `ProjectedReadModels.record` appends: of tenant acme, by the agent unless it names its actor. */
+export type EventToRecord = { type: string; version?: number; data: Record<string, unknown>; actor?: Actor };
+export type ProjectedReadModels = {
+  /** The database; its close() stops the projector first. */
+  db: TestDb;
+  projector: Projector;
+  rm: SqlReadModels;
+  /** Append `events` to `stream` and wait until the read models show them; the position of the last. */
+  record(stream: string, events: EventToRecord[]): Promise<number>;
+};
+
+const RECORDING_AGENT: Actor = { kind: 'agent', id: 'agent-1' };
+
+/**
+ * A migrated database (openTestDb) with a projector following its store and SqlReadModels over
+ * it: the read-model tests' setup for each test.
+ * @example let db: TestDb; let rm: SqlReadModels; beforeEach(async () => ({ db, rm } = await openProjectedReadModels('sqlite'))); afterEach(() => db.close());
+ */
+export async function openProjectedReadModels(dialect: Dialect): Promise<ProjectedReadModels> {
+  const opened = await openTestDb(dialect);
+  const projector = new Projector({ knex: opened.knex, bus: new InProcessBus(opened.store, new MemoryCheckpointStore()) });
+  try {
+    await projector.start();
+  } catch (err) {
+    await opened.close();
+    throw err;
+  }
+  const rm = new SqlReadModels({ knex: opened.knex, applied: projector.applied });
+  const db: TestDb = { ...opened, close: async () => { try { await projector.stop(); } finally { await opened.close(); } } };
+  return {
+    db,
+    projector,
+    rm,
+    async record(stream, events) {
+      const r = await opened.store.append(stream, events.map((e) => createEvent({ type: e.type, version: e.version, stream, tenant: 'acme', actor: e.actor ?? RECORDING_AGENT, data: e.data })));
+      if (!(await rm.waitForPosition(r.position, 5000))) throw new Error(`position ${r.position} of ${stream} not projected within 5 s`);
+      return r.position;
     },
   };
 }

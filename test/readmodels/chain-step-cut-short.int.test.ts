@@ -1,11 +1,8 @@
 import { expect } from 'chai';
-import { InProcessBus } from '../../src/bus/inprocess';
-import { MemoryCheckpointStore } from '../../src/checkpoints';
 import { createEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
-import { Projector } from '../../src/projector/projector';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
-import { openTestDb, type TestDb } from '../projections/support';
+import { type TestDb, openProjectedReadModels } from '../projections/support';
 
 const actor = { kind: 'user' as const, id: 'u' };
 const agent = { kind: 'agent' as const, id: 'agent-1' };
@@ -25,18 +22,9 @@ const timedOut = { type: 'TaskFailed', data: { error: { code: 'TASK_TIMEOUT', me
  */
 describe('task view: a chain step cut short by the end of its task (SQLite read models)', () => {
   let db: TestDb;
-  let projector: Projector;
   let rm: SqlReadModels;
-  beforeEach(async () => {
-    db = await openTestDb('sqlite');
-    projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore()) });
-    await projector.start();
-    rm = new SqlReadModels({ knex: db.knex, applied: projector.applied });
-  });
-  afterEach(async () => {
-    await projector.stop();
-    await db.close();
-  });
+  beforeEach(async () => ({ db, rm } = await openProjectedReadModels('sqlite')));
+  afterEach(() => db.close());
 
   let lastId = '';
   async function stepOf(events: { type: string; data: Record<string, unknown>; actor?: typeof actor }[]) {

@@ -1,15 +1,10 @@
 import { expect } from 'chai';
-import { InProcessBus } from '../../src/bus/inprocess';
-import { MemoryCheckpointStore } from '../../src/checkpoints';
-import { createEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
-import { Projector } from '../../src/projector/projector';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
-import { openTestDb, type TestDb } from '../projections/support';
+import { type TestDb, openProjectedReadModels, type ProjectedReadModels } from '../projections/support';
 import { recordCall } from '../support/tool-call-events';
 
 const actor = { kind: 'user' as const, id: 'u' };
-const agent = { kind: 'agent' as const, id: 'agent-1' };
 const denial = (stepId: string, tool: string) => ({
   stepId, subject: 'tool', tool, decision: 'deny', rule: 'tools.deny', reason: `tool ${tool} matches deny pattern ${tool}`, policy: 'acme/*',
 });
@@ -22,23 +17,10 @@ const denied = (tool: string) => ({ code: 'POLICY_DENIED', message: `policy rule
  */
 describe('task view: steps that ended without their own end event (SQLite read models)', () => {
   let db: TestDb;
-  let projector: Projector;
   let rm: SqlReadModels;
-  beforeEach(async () => {
-    db = await openTestDb('sqlite');
-    projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore()) });
-    await projector.start();
-    rm = new SqlReadModels({ knex: db.knex, applied: projector.applied });
-  });
-  afterEach(async () => {
-    await projector.stop();
-    await db.close();
-  });
-
-  async function record(stream: string, events: { type: string; version?: number; data: Record<string, unknown>; actor?: typeof actor | typeof agent }[]) {
-    const r = await db.store.append(stream, events.map((e) => createEvent({ type: e.type, version: e.version, stream, tenant: 'acme', actor: e.actor ?? agent, data: e.data })));
-    expect(await rm.waitForPosition(r.position, 5000)).to.equal(true);
-  }
+  let record: ProjectedReadModels['record'];
+  beforeEach(async () => ({ db, rm, record } = await openProjectedReadModels('sqlite')));
+  afterEach(() => db.close());
 
   it('an explicit step denied shows failed with POLICY_DENIED and the rule, the steps after it pending', async () => {
     const id = newId();

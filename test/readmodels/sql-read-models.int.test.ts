@@ -1,12 +1,9 @@
 import { expect } from 'chai';
-import { InProcessBus } from '../../src/bus/inprocess';
-import { MemoryCheckpointStore } from '../../src/checkpoints';
 import { createEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
-import { Projector } from '../../src/projector/projector';
 import { encodeTaskCursor } from '../../src/readmodels/cursor';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
-import { openTestDb, type TestDb } from '../projections/support';
+import { type TestDb, openProjectedReadModels } from '../projections/support';
 
 const actor = { kind: 'user' as const, id: 'u' };
 
@@ -18,18 +15,9 @@ async function submit(db: TestDb, tenant: string, agentId: string) {
 
 describe('SqlReadModels (SQLite)', () => {
   let db: TestDb;
-  let projector: Projector;
   let rm: SqlReadModels;
-  beforeEach(async () => {
-    db = await openTestDb('sqlite');
-    projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore()) });
-    await projector.start();
-    rm = new SqlReadModels({ knex: db.knex, applied: projector.applied });
-  });
-  afterEach(async () => {
-    await projector.stop();
-    await db.close();
-  });
+  beforeEach(async () => ({ db, rm } = await openProjectedReadModels('sqlite')));
+  afterEach(() => db.close());
 
   it('read-your-writes: a submitted task is visible once waitForPosition resolves', async () => {
     const t = await submit(db, 'acme', 'a1');

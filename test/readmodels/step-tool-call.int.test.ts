@@ -1,15 +1,10 @@
 import { expect } from 'chai';
-import { InProcessBus } from '../../src/bus/inprocess';
-import { MemoryCheckpointStore } from '../../src/checkpoints';
-import { createEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
-import { Projector } from '../../src/projector/projector';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
-import { openTestDb, type TestDb } from '../projections/support';
+import { type TestDb, openProjectedReadModels, type ProjectedReadModels } from '../projections/support';
 import { recordCall } from '../support/tool-call-events';
 
 const actor = { kind: 'user' as const, id: 'u' };
-const agent = { kind: 'agent' as const, id: 'agent-1' };
 const hash = (c: string) => `0x${c.repeat(64)}`;
 const started = (stepId: string, index: number, tool: string) => ({ type: 'TaskStepStarted', data: { stepId, index, tool, argumentsHash: hash('1'), argumentsJson: '{}', source: 'llm', idempotent: true } });
 const completed = (stepId: string) => ({ type: 'TaskStepCompleted', data: { stepId, resultHash: hash('2'), resultJson: '{"content":[]}', isError: false } });
@@ -24,23 +19,11 @@ const denied = (tool: string) => ({ code: 'POLICY_DENIED', message: `policy rule
  */
 describe('task view: a step joined to its tool call by its step id (SQLite read models)', () => {
   let db: TestDb;
-  let projector: Projector;
   let rm: SqlReadModels;
-  beforeEach(async () => {
-    db = await openTestDb('sqlite');
-    projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore()) });
-    await projector.start();
-    rm = new SqlReadModels({ knex: db.knex, applied: projector.applied });
-  });
-  afterEach(async () => {
-    await projector.stop();
-    await db.close();
-  });
+  let record: ProjectedReadModels['record'];
+  beforeEach(async () => ({ db, rm, record } = await openProjectedReadModels('sqlite')));
+  afterEach(() => db.close());
 
-  async function record(stream: string, events: { type: string; version?: number; data: Record<string, unknown>; actor?: typeof actor | typeof agent }[]) {
-    const r = await db.store.append(stream, events.map((e) => createEvent({ type: e.type, version: e.version, stream, tenant: 'acme', actor: e.actor ?? agent, data: e.data })));
-    expect(await rm.waitForPosition(r.position, 5000)).to.equal(true);
-  }
   async function call(taskId: string, stepId: string | undefined, tool = 'echo') {
     const c = await recordCall(db.store, { tenant: 'acme', taskId, tool, ...(stepId ? { stepId } : {}) });
     expect(await rm.waitForPosition(c.position, 5000)).to.equal(true);
