@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { ConfigError } from '../core/errors';
 import { retryOnContention } from './contention';
 
-/** Settings a gateway records for the processes that run it on the same database (migrations/20261211090000_gateway_settings.ts). */
+/** Settings a gateway records for the processes that run it on the same database (migrations/20261211110000_gateway_settings.ts). */
 export const GATEWAY_SETTINGS_TABLE = 'gateway_settings';
 
 /** MCP_PAYLOAD_POLICY's values (src/config.ts). */
