@@ -8,12 +8,16 @@ import { uiPlugin } from '../../src/ui';
 import { REDIS_TEST_URL, redisAvailable, redisTestPrefix, requireService } from '../support/services';
 import { makeGatewayHarness } from './support/gateway-harness';
 import { makeHarness, type Harness } from './support/harness';
+import { roomInRateWindow } from '../support/rate-window';
 
 const BAD = `Bearer omk_${'Z'.repeat(43)}`;
 const limits = (failed: number) => ({ perKeyPerMinute: 100_000, perTenantPerMinute: 100_000, failedAuthPerAddressPerMinute: failed });
 
 describe('Failed authentications are limited per client address', function () {
   this.timeout(30_000);
+  // Each test counts down an address's window, which is the clock's minute: begun with under 10 s
+  // left of it (a harness to make included), its requests could count in two windows. Then it waits for the next.
+  beforeEach(() => roomInRateWindow(10_000));
 
   describe('REST', () => {
     let h: Harness;

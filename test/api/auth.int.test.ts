@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { SignJWT } from 'jose';
 import { createJwtVerifier } from '../../src/auth/jwt';
 import { makeHarness, type Harness } from './support/harness';
+import { roomInRateWindow } from '../support/rate-window';
 
 const SECRET = 'a-test-secret-that-is-at-least-32-chars!';
 const jwt = (tenant: string, role: string, sub: string) =>
@@ -53,6 +54,8 @@ describe('Authentication over REST: JWT principals, and keys never logged', () =
   });
 
   it('per-key rate limits of JWT callers are per tenant and sub: the same sub in another tenant is another caller', async () => {
+    // The windows are the clock's minutes: the requests below, within one (see test/support/rate-window.ts).
+    await roomInRateWindow(10_000);
     const limited = await makeHarness({ jwt: createJwtVerifier({ JWT_SECRET: SECRET }), rateLimit: { perKeyPerMinute: 2, perTenantPerMinute: 100 } });
     try {
       const acme = `Bearer ${await jwt('acme', 'viewer', 'bot')}`;
@@ -66,6 +69,7 @@ describe('Authentication over REST: JWT principals, and keys never logged', () =
   });
 
   it('a forbidden request (403) counts against the key\'s and the tenant\'s windows: a key cannot probe routes its role lacks without end; a bad key counts against neither', async () => {
+    await roomInRateWindow(10_000);
     const limited = await makeHarness({ rateLimit: { perKeyPerMinute: 2, perTenantPerMinute: 3 } });
     try {
       const viewer = await limited.key('viewer', 'acme');

@@ -13,6 +13,7 @@ import { MemoryCache } from '../../src/cache/memory';
 import { mcpGatewayPlugin } from '../../src/mcp/gateway-plugin';
 import { makeGatewayHarness } from './support/gateway-harness';
 import type { Harness } from './support/harness';
+import { roomInRateWindow } from '../support/rate-window';
 
 /** A service reachable only from the gateway's host, answering 403 with data no tenant may read. */
 async function internalService(): Promise<{ url: string; hits: string[]; close(): Promise<void> }> {
@@ -184,6 +185,8 @@ describe('/mcp checks credentials before it reads the body', function () {
       const post = (authorization: string, payload: string, remoteAddress = '198.51.100.60') =>
         h.app.inject({ method: 'POST', url: '/mcp', remoteAddress, headers: { authorization, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, payload });
       const BAD = 'Bearer omk_not-a-real-key-000000000000';
+      // The failures count in the clock's minute: the three below, within one.
+      await roomInRateWindow(5_000);
       const malformed = await post(BAD, '{"jsonrpc": "2.0", "method": ');
       expect(malformed.statusCode, malformed.body).to.equal(401);
       expect(malformed.json().error.data).to.deep.equal({ code: 'UNAUTHENTICATED' });

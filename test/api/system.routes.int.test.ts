@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Gauge, Registry } from 'prom-client';
 import { makeHarness, type Harness } from './support/harness';
+import { roomInRateWindow } from '../support/rate-window';
 import { createMetrics } from '../../src/metrics/metrics';
 import { METRIC_READ_FAILURES_METRIC, scrapeReader } from '../../src/metrics/scrape-reader';
 import { instrumentEventStore } from '../../src/metrics/instrument-store';
@@ -366,6 +367,8 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
   });
 
   it('RateLimit-Limit, -Remaining and -Reset on every answer to a key: the tighter of its key\'s and its tenant\'s windows (a client paces itself instead of meeting a 429); none before the key is known', async () => {
+    // The windows are the clock's minutes: the requests below, within one (see test/support/rate-window.ts).
+    await roomInRateWindow(10_000);
     const h2 = await makeHarness({ rateLimit: { perKeyPerMinute: 3, perTenantPerMinute: 4 } });
     try {
       const a = (await h2.key('viewer', 'acme')).auth;
@@ -395,6 +398,7 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
   });
 
   it('429 RATE_LIMITED with Retry-After per key, and per tenant across keys', async () => {
+    await roomInRateWindow(10_000);
     const h2 = await makeHarness({ rateLimit: { perKeyPerMinute: 3, perTenantPerMinute: 5 } });
     try {
       const a = (await h2.key('viewer', 'acme')).auth;

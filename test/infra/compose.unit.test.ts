@@ -439,6 +439,15 @@ describe('infra/ (production stack description)', () => {
     }
   });
 
+  it("passes infra/.env's MCP_EGRESS_ALLOWED_HOSTS and MCP_EGRESS_DENIED_NETWORKS to every service that connects to the upstream MCP servers (api, which also checks them at registration, gateway, agent): set on some only, a tenant's server is refused by one role and reached by another", () => {
+    const connecting = roleServices.filter(([, s]) => connectsUpstreams(parseRoles(s.environment!.OPENMCP_ROLES)));
+    for (const [name, s] of connecting) {
+      for (const v of ['MCP_EGRESS_ALLOWED_HOSTS', 'MCP_EGRESS_DENIED_NETWORKS']) expect(s.environment![v], `${name}: ${v}`).to.equal(`\${${v}:-}`);
+    }
+    const example = readFileSync(join(INFRA, '.env.example'), 'utf8');
+    for (const v of ['MCP_EGRESS_ALLOWED_HOSTS', 'MCP_EGRESS_DENIED_NETWORKS']) expect(example, `.env.example: ${v}`).to.match(new RegExp(`^${v}=$`, 'm'));
+  });
+
   it('keeps the chain (and the AuditAnchor at ANCHOR_CONTRACT) in a volume anvil can write: its --state file under the volume, written as root (the foundry image runs anvil as an unprivileged user, and a named volume mounted where the image has no directory is root\'s)', () => {
     const chain = Object.values(compose.services).find((s) => (s.entrypoint ?? s.command ?? [])[0] === 'anvil')!;
     const args = chain.entrypoint ?? chain.command!;

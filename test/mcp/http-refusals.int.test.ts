@@ -8,6 +8,7 @@ import { MemoryCache } from '../../src/cache/memory';
 import { McpGateway } from '../../src/mcp/gateway';
 import { startGatewayHttp, trivialAuth } from './support/clients';
 import { openTempSqliteStore } from './support/stores';
+import { roomInRateWindow } from '../support/rate-window';
 
 type RpcBody = { jsonrpc: string; error: { code: number; message: string; data?: { code?: string } }; id: null };
 
@@ -104,6 +105,8 @@ describe('/mcp HTTP-level refusals carry the stable error code', function () {
   });
 
   it('429 RATE_LIMITED with Retry-After over the rate limit', async function () {
+    // One request a minute, the clock's: both below within one, else the second is a new window's first.
+    await roomInRateWindow(5_000);
     expect((await send('POST', 'key-acme-limited')).status, 'the first request of the window is not limited').to.equal(400);
     const res = await send('POST', 'key-acme-limited');
     expect(Number(res.headers.get('retry-after'))).to.be.within(1, 60);

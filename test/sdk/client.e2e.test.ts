@@ -15,6 +15,7 @@ import {
 } from '../../src/sdk';
 import { makeGatewayHarness } from '../api/support/gateway-harness';
 import { makeHarness, type Harness } from '../api/support/harness';
+import { roomInRateWindow } from '../support/rate-window';
 
 async function rejects<T>(p: Promise<unknown>, cls: new (...a: never[]) => T): Promise<T> {
   try {
@@ -177,6 +178,8 @@ describe('SDK round-trips every route against a listening server', function () {
       expect(gets).to.equal(3);
       await rejects(c.tasks.submit({ instruction: 'x' }), UnavailableApiError);
       expect(posts).to.equal(1);
+      // The window is the clock's minute: the two lists below, within one.
+      await roomInRateWindow(10_000);
       const limited = await makeHarness({ rateLimit: { perKeyPerMinute: 1, perTenantPerMinute: 100 } });
       try {
         const lurl = await limited.app.listen({ host: '127.0.0.1', port: 0 });

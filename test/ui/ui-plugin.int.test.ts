@@ -14,6 +14,7 @@ import { newId } from '../../src/core/ids';
 import { openSqlEventStore, type SqlEventStore } from '../../src/eventstore/sql';
 import type { ReadModels } from '../../src/readmodels/port';
 import { uiPlugin } from '../../src/ui';
+import { roomInRateWindow } from '../support/rate-window';
 
 const principals: Record<string, Principal> = {
   'key-acme-operator-000000000000': { tenant: 'acme', role: 'operator', actor: { kind: 'user', id: 'op' }, crossTenant: false, via: 'api-key', subject: 'k1' },
@@ -134,6 +135,8 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
     const limited = Fastify();
     installErrorHandler(limited);
     const rateLimit = createRateLimiter({ cache: new MemoryCache(100), perKeyPerMinute: 2, perTenantPerMinute: 100 });
+    // The window is the clock's minute: the requests below, within one (see test/support/rate-window.ts).
+    await roomInRateWindow(5_000);
     await limited.register(uiPlugin, { store, readModels: { waitForPosition: async () => true } as unknown as ReadModels, authenticate, rateLimit });
     try {
       const codes: number[] = [];

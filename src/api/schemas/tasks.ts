@@ -116,7 +116,7 @@ export const TaskView = z.object({
   error: ErrorInfo.optional(),
   awaitingApproval: z.array(StepApprovalView.extend({
     stepId: z.string(),
-    stepIndex: z.number().int().optional().describe('The step in steps[] that proposes it'),
+    stepIndex: z.number().int().optional().describe("The `index` of the step in steps[] that proposes it (not its place in the array: a model's slip, a call to no tool, takes an index and is no step)"),
     tool: z.string().optional(),
   })).optional().describe('Present while the task waits for a human: each proposal to approve or reject; gone once approved, rejected, the step ended, or the task ended (cancelled, failed — TASK_TIMEOUT too — or completed)'),
   createdAt: Timestamp,
