@@ -1,16 +1,12 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { migrateLatest } from '../../migrations';
 import { down } from '../../migrations/20261211060000_payload_hash_schemes';
 import { down as subjectEventsDown } from '../../migrations/20261211050000_subject_events';
 import { createEvent } from '../../src/core/envelope';
 import { indexedRef, kidRef } from '../../projections/subject-events.projection';
-import { openKnex } from '../../src/db/knex';
 import { LIVE_TABLES } from '../../projections/tables';
-import { createTestDatabase, mysqlAvailable, requireService } from '../support/services';
+import { itOnBothDatabases } from '../support/on-both-databases';
 
 const ADDED: [string, string][] = [
   [LIVE_TABLES.toolCalls, 'arguments_hash_scheme'],
@@ -60,26 +56,5 @@ describe('migration 20261211060000_payload_hash_schemes', function () {
     expect(await knex(LIVE_TABLES.auditEvents).where('position', 1).first('actor')).to.deep.equal({ actor: 'actor:agent:agent-worker-7' });
   }
 
-  it('SQLite: adds the columns to read models that lack them', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'omc-schemes-'));
-    const knex = await openKnex(`sqlite:${join(dir, 'db.sqlite')}`);
-    try {
-      await upgrades(knex);
-    } finally {
-      await knex.destroy();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('MariaDB: adds the columns to read models that lack them', async function () {
-    await requireService(this, 'MariaDB', mysqlAvailable);
-    const db = await createTestDatabase('omc_schemes');
-    const knex = await openKnex(db.url);
-    try {
-      await upgrades(knex);
-    } finally {
-      await knex.destroy();
-      await db.drop();
-    }
-  });
+  itOnBothDatabases('adds the columns to read models that lack them', 'schemes', upgrades);
 });

@@ -1,13 +1,9 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { migrateLatest } from '../../migrations';
 import { down } from '../../migrations/20261211080000_task_approvals';
-import { openKnex } from '../../src/db/knex';
 import { LIVE_TABLES } from '../../projections/tables';
-import { createTestDatabase, mysqlAvailable, requireService } from '../support/services';
+import { itOnBothDatabases } from '../support/on-both-databases';
 
 const NAME = '20261211080000_task_approvals';
 
@@ -32,26 +28,5 @@ describe(`migration ${NAME}`, function () {
     expect(await knex(LIVE_TABLES.tasks).where('id', 'task-1').first('status', 'approvals_json')).to.deep.equal({ status: 'running', approvals_json: null });
   }
 
-  it('SQLite: adds the column to read models that lack it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'omc-approvals-'));
-    const knex = await openKnex(`sqlite:${join(dir, 'db.sqlite')}`);
-    try {
-      await upgrades(knex);
-    } finally {
-      await knex.destroy();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('MariaDB: adds the column to read models that lack it', async function () {
-    await requireService(this, 'MariaDB', mysqlAvailable);
-    const db = await createTestDatabase('omc_approvals');
-    const knex = await openKnex(db.url);
-    try {
-      await upgrades(knex);
-    } finally {
-      await knex.destroy();
-      await db.drop();
-    }
-  });
+  itOnBothDatabases('adds the column to read models that lack it', 'approvals', upgrades);
 });
