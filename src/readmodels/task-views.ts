@@ -88,7 +88,7 @@ function chainStepEnd(doc: TaskDoc, run: StepRunDoc): Pick<TaskStepView, 'status
   }
   if (tx?.outcome === 'rejected' && tx.error) return { status: 'failed', error: tx.error, completedAt: at };
   if (tx?.outcome === 'submitted') {
-    return { status: 'failed', error: { code: 'TX_PENDING', message: `${ended} after this step sent transaction ${tx.txHash} on chain ${tx.chainId}: it may still be mined; check the chain before resubmitting` }, completedAt: at };
+    return { status: 'failed', error: { code: 'TX_PENDING', message: `${ended} after this step recorded transaction ${tx.txHash} for chain ${tx.chainId} as sent: it may have gone out and may still be mined; check the chain before resubmitting` }, completedAt: at };
   }
   const what = run.tool === SEND_TRANSACTION_TOOL ? 'before this step sent its transaction: nothing was sent' : 'before this read ended: a read sends nothing';
   return { status: 'failed', error: { code: 'STEP_CUT_SHORT', message: `${ended} ${what}` }, completedAt: at };

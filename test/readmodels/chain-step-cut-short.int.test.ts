@@ -51,14 +51,14 @@ describe('task view: a chain step cut short by the end of its task (SQLite read 
     expect(step.status).to.equal('failed');
     expect(step.error).to.deep.equal({
       code: 'TX_PENDING',
-      message: `the task was cancelled after this step sent transaction ${TX} on chain 31337: it may still be mined; check the chain before resubmitting`,
+      message: `the task was cancelled after this step recorded transaction ${TX} for chain 31337 as sent: it may have gone out and may still be mined; check the chain before resubmitting`,
     });
   });
 
   it("the same when the task's timeout cut it short", async () => {
     const step = await stepOf([started('chain__send_transaction'), submitted, timedOut]);
     expect(step.error?.code).to.equal('TX_PENDING');
-    expect(step.error?.message).to.match(/^the task failed \(TASK_TIMEOUT\) after this step sent transaction 0xa+ on chain 31337: it may still be mined/);
+    expect(step.error?.message).to.match(/^the task failed \(TASK_TIMEOUT\) after this step recorded transaction 0xa+ for chain 31337 as sent: it may have gone out and may still be mined/);
   });
 
   it('a transaction mined before the cancel was recorded (no step end): completed, or failed TX_REVERTED, with its receipt', async () => {
