@@ -151,7 +151,7 @@ export function buildCli(): Command {
     .addHelpText('after', MCP_STDIO_HELP)
     .action(async (o: { key?: string }) => {
       const { runMcpStdio } = load<typeof import('./mcp-stdio')>('./mcp-stdio');
-      await runMcpStdio(loadConfig(), o.key);
+      await runMcpStdio(loadConfig(), o.key, { ownsStderr: true });
     });
   addMcpClientCommands(mcp);
 

@@ -7,9 +7,10 @@ import { can, createAuthenticator, createJwtVerifier, ForbiddenError, hashApiKey
 import { redactUrl, UnavailableError } from '../core/errors';
 import { UsageError } from './usage-error';
 import type { Config } from '../config';
-import type { Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { createLogger } from '../api/logger';
 import { stdoutLogDestination } from '../api/stdout-log-destination';
+import { stderrThroughLog } from './stderr-through-log';
 import { createGateway } from '../app/gateway';
 // Not the '../mcp' barrel: it loads /mcp's HTTP side (fastify, the SDK's HTTP transports), which
 // stdio never uses, before the MCP host's initialize can be answered.
@@ -100,18 +101,22 @@ function stillValid(keys: KeyStore, apiKey: string, principal: Principal, cacheM
  * bound). At LOG_LEVEL info it logs warnings and errors only.
  * @example stdioLogger(config).warn('…')
  */
-export function stdioLogger(config: Pick<Config, 'LOG_LEVEL' | 'LOG_BUFFER_MAX_BYTES'>): Logger {
-  return createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, stdoutLogDestination({ fd: 2, maxQueuedBytes: config.LOG_BUFFER_MAX_BYTES }));
+export function stdioLogger(config: Pick<Config, 'LOG_LEVEL' | 'LOG_BUFFER_MAX_BYTES'>, dest: DestinationStream = stdoutLogDestination({ fd: 2, maxQueuedBytes: config.LOG_BUFFER_MAX_BYTES })): Logger {
+  return createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, dest);
 }
 
 /**
  * `openmcp mcp stdio`: the gateway over stdin/stdout for a local MCP client, acting as the
  * principal of `apiKey` (every call audited in the same log as the server's), which must hold
  * `mcp:call` as on /mcp. Logs go to stderr, because stdout carries the protocol.
+ * `io.ownsStderr` (the `openmcp mcp stdio` process, not a test's): every other write to stderr in
+ * the process (console.error of a dependency, Node's warnings) goes through the log's bound too.
  */
-export async function runMcpStdio(config: Config, apiKey: string | undefined, io: { stdin?: Readable; stdout?: Writable; keyRecheckMs?: number } = {}): Promise<void> {
+export async function runMcpStdio(config: Config, apiKey: string | undefined, io: { stdin?: Readable; stdout?: Writable; keyRecheckMs?: number; ownsStderr?: boolean } = {}): Promise<void> {
   if (!apiKey) throw new UsageError(NO_KEY, { field: 'key' });
-  const logger = stdioLogger(config);
+  const dest = stdoutLogDestination({ fd: 2, maxQueuedBytes: config.LOG_BUFFER_MAX_BYTES });
+  if (io.ownsStderr) stderrThroughLog(dest);
+  const logger = stdioLogger(config, dest);
   refuseWhereNoKeyCanBe(config);
   // As `openmcp start` does, before the database is opened or the admin key stored: a host's
   // misconfigured launch leaves nothing behind (read again when the gateway is built and registers).
