@@ -3,10 +3,9 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import pino from 'pino';
 import { stdioLogger } from '../../src/cli/mcp-stdio';
+import { askLogChild, type LogState as State } from './fixtures/ask-log-child';
 
 const ON_REQUEST = join(__dirname, 'fixtures', 'log-on-request.ts');
-
-type State = { queued: number; dropped: Record<string, number> };
 
 /** log-on-request.ts logging to fd 2 (as `openmcp mcp stdio`) with a queue of `maxBytes`; its stderr a pipe read only once asked. */
 function logToStderr(maxBytes: number) {
@@ -18,26 +17,7 @@ function logToStderr(maxBytes: number) {
     child.stderr!.on('data', (d) => (stderr += String(d)));
     child.stderr!.resume();
   };
-  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  let waiting: ((s: State) => void) | undefined;
-  const ready = new Promise<void>((resolve) =>
-    child.on('message', (m: State & { ready?: boolean }) => {
-      if (m.ready) return resolve();
-      const answer = waiting;
-      waiting = undefined;
-      answer?.(m);
-    }),
-  );
-  const ask = async (req: { log: number; tag?: string }): Promise<State> => {
-    await ready;
-    const answer = new Promise<State>((resolve) => (waiting = resolve));
-    child.send(req);
-    return answer;
-  };
-  const exit = () => {
-    if (child.exitCode === null && child.connected) child.send({ exit: true });
-    return closed;
-  };
+  const { ask, exit } = askLogChild(child);
   return { child, ask, read, exit, stderr: () => stderr };
 }
 

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hasKnownQueue, stdoutLogDestination } from '../../src/api/stdout-log-destination';
+import { askLogChild, type LogState as State } from './fixtures/ask-log-child';
 
 const FIXTURE = join(__dirname, 'fixtures', 'log-then-exit.ts');
 const ON_REQUEST = join(__dirname, 'fixtures', 'log-on-request.ts');
@@ -91,8 +92,6 @@ describe('stdoutLogDestination', function () {
   });
 });
 
-type State = { queued: number; dropped: Record<string, number> };
-
 /** log-on-request.ts run with a queue of `maxBytes`, its stdout `stdout`: ask(request) answers its state after it. */
 function logOnRequest(maxBytes: number, stdout: 'pipe' | number, shell?: string) {
   const args = ['--import', 'tsx', ON_REQUEST, String(maxBytes)];
@@ -101,22 +100,7 @@ function logOnRequest(maxBytes: number, stdout: 'pipe' | number, shell?: string)
     : spawn(process.execPath, args, { stdio: ['ignore', stdout, 'pipe', 'ipc'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += String(d)));
-  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  let waiting: ((s: State) => void) | undefined;
-  const ready = new Promise<void>((resolve) =>
-    child.on('message', (m: State & { ready?: boolean }) => {
-      if (m.ready) return resolve();
-      const answer = waiting;
-      waiting = undefined;
-      answer?.(m);
-    }),
-  );
-  const ask = async (req: { log: number; tag?: string }): Promise<State> => {
-    await ready;
-    const answer = new Promise<State>((resolve) => (waiting = resolve));
-    child.send(req);
-    return answer;
-  };
+  const { ask, exit: stop } = askLogChild(child);
   /** Polls `check` (asking the child `req` each time) until it holds; mocha's timeout ends a wait that never does. */
   const until = async (check: (s: State) => boolean, req: { log: number; tag?: string } = { log: 1 }): Promise<State> => {
     for (;;) {
@@ -124,10 +108,6 @@ function logOnRequest(maxBytes: number, stdout: 'pipe' | number, shell?: string)
       if (check(s)) return s;
       await new Promise((r) => setTimeout(r, 50));
     }
-  };
-  const stop = async () => {
-    if (child.exitCode === null && child.connected) child.send({ exit: true });
-    return closed;
   };
   return { child, ask, until, stop, stderr: () => stderr };
 }
